@@ -1,0 +1,429 @@
+"""The autograd core: ``Tensor``, the ``Function`` contract and reverse-mode backward.
+
+Define-by-run: every ``Function`` call computes its output at once and, when a
+gradient will be wanted, records itself as the output's ``creator``. Calling
+``backward()`` on a scalar then walks this graph from the output back to the
+leaves in reverse topological order, so that a tensor used twice receives the
+sum of both gradients before its own creator runs (micrograd's first bug was
+getting this wrong).
+
+The op contract, used by every operation in ``striate.functional``:
+
+* ``forward(*arrays)`` works on raw backend arrays and returns one array. It keeps
+  on ``self`` only what backward needs, and may look at ``self.needs_input_grad``
+  (one bool per input) to skip saving what no gradient will use.
+* ``backward(grad_output)`` returns one gradient array per input, or ``None``
+  for inputs whose entry in ``needs_input_grad`` is False.
+
+Gradients are accumulated: ``backward()`` adds into ``.grad`` of the leaves, and
+``zero_grad()`` (on a module or optimizer) or ``tensor.grad = None`` resets them.
+"""
+import contextlib
+
+from . import backend
+from .backend import xp
+
+# --------------------------------------------------------------------------- grad mode
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(mode):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, mode
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager (and decorator) that records no graph: for evaluation."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    return _set_grad_enabled(True)
+
+
+# --------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One differentiable operation; see the module docstring for the contract.
+
+    Options that are not tensors (stride, padding, dim, ...) go to ``__init__``;
+    tensors go to the call: ``Conv(stride=2)(x, weight, bias)``.
+    """
+
+    inputs = ()
+    needs_input_grad = ()
+
+    def __call__(self, *inputs):
+        tensors = [_as_input(x, inputs) for x in inputs]
+        record = _grad_enabled and any(t.requires_grad for t in tensors)
+        self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        output = Tensor(self.forward(*[t.data for t in tensors]))
+        if record:
+            self.inputs = tensors
+            output.requires_grad = True
+            output.creator = self
+        return output
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+
+def _as_input(value, siblings):
+    """Wrap a non-tensor input. Python scalars take the dtype of a tensor
+    sibling, so ``x * 2.0`` stays float32 when ``x`` is float32."""
+    if isinstance(value, Tensor):
+        return value
+    if not backend.is_array(value):
+        like = next((s for s in siblings if isinstance(s, Tensor)), None)
+        dtype = like.dtype if like is not None and backend.is_floating(like.dtype) else None
+        return Tensor(value, dtype=dtype)
+    return Tensor(value)
+
+
+# --------------------------------------------------------------------------- backward engine
+
+
+def _topological_order(root):
+    """Tensors reachable from ``root`` through creators, each after all its consumers."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:  # iterative DFS: deep networks would overflow Python's recursion limit
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.creator is not None:
+            for parent in tensor.creator.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return reversed(order)  # post-order reversed: consumers before producers
+
+
+def run_backward(root, grad, retain_graph=False):
+    grads = {id(root): grad}
+    for tensor in _topological_order(root):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        fn = tensor.creator
+        if fn is None or tensor.retains_grad:
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        if fn is None:
+            continue
+        if not fn.inputs:
+            raise RuntimeError(
+                f"{fn.name}: backward through this graph a second time; its saved arrays "
+                "were freed. Pass retain_graph=True to the first backward() call.")
+        input_grads = fn.backward(grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, needed, g in zip(fn.inputs, fn.needs_input_grad, input_grads):
+            if not needed or g is None:
+                continue
+            if g.shape != parent.shape:
+                raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {g.shape} "
+                                   f"for an input of shape {parent.shape}")
+            key = id(parent)
+            grads[key] = g if key not in grads else grads[key] + g
+        if not retain_graph:
+            fn.inputs = ()
+
+
+# --------------------------------------------------------------------------- Tensor
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    ``data`` is the backend array; ``grad`` (same shape) is filled in by
+    ``backward()`` for leaves with ``requires_grad=True``. Python floats become
+    float32 by default; backend arrays keep their dtype (so float64 stays
+    float64 for gradient checks).
+    """
+
+    __array_priority__ = 100  # numpy_array + tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if backend.is_array(data):
+            if dtype is not None and data.dtype != dtype:
+                data = data.astype(dtype)
+        else:
+            data = xp.asarray(data, dtype=dtype)
+            if dtype is None and data.dtype == xp.float64:
+                data = data.astype(backend.default_float)
+        if requires_grad and not backend.is_floating(data.dtype):
+            raise TypeError(f"only floating-point tensors can require gradients, got {data.dtype}")
+        self.data = data
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.creator = None
+        self.retains_grad = False
+
+    # ---- array facts
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = repr(self.data).replace("array(", "tensor(", 1)
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        return body[:-1] + extra + ")" if extra else body
+
+    # ---- conversion
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, mode=True):
+        if mode and not backend.is_floating(self.dtype):
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = mode
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor too (for inspecting feature maps)."""
+        self.retains_grad = True
+        return self
+
+    def astype(self, dtype):
+        return _math.Cast(dtype)(self) if backend.is_floating(dtype) else Tensor(self.data.astype(dtype))
+
+    def float(self):
+        return self.astype(xp.float32)
+
+    def double(self):
+        return self.astype(xp.float64)
+
+    # ---- autograd
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {self.shape} that does not require grad: "
+                "no input of the computation had requires_grad=True (or it ran under no_grad())")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a scalar output, got shape {self.shape}; "
+                    "reduce it (e.g. .sum()) or pass gradient= of the same shape")
+            gradient = xp.ones_like(self.data)
+        else:
+            gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
+            if gradient.shape != self.shape:
+                raise RuntimeError(f"backward(): gradient of shape {gradient.shape} does not match "
+                                   f"the tensor's shape {self.shape}")
+            gradient = gradient.astype(self.dtype, copy=False)
+        run_backward(self, gradient, retain_graph)
+
+    # ---- arithmetic (ops live in striate.functional.math)
+    def __add__(self, other):
+        return _math.Add()(self, other)
+
+    def __radd__(self, other):
+        return _math.Add()(other, self)
+
+    def __sub__(self, other):
+        return _math.Sub()(self, other)
+
+    def __rsub__(self, other):
+        return _math.Sub()(other, self)
+
+    def __mul__(self, other):
+        return _math.Mul()(self, other)
+
+    def __rmul__(self, other):
+        return _math.Mul()(other, self)
+
+    def __truediv__(self, other):
+        return _math.Div()(self, other)
+
+    def __rtruediv__(self, other):
+        return _math.Div()(other, self)
+
+    def __neg__(self):
+        return _math.Neg()(self)
+
+    def __pow__(self, exponent):
+        return _math.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _math.pow(base, self)
+
+    def __matmul__(self, other):
+        return _math.MatMul()(self, other)
+
+    def __rmatmul__(self, other):
+        return _math.MatMul()(other, self)
+
+    # comparisons give boolean tensors and carry no gradient
+    def _compare(self, other, op):
+        return Tensor(op(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __lt__(self, other):
+        return self._compare(other, xp.less)
+
+    def __le__(self, other):
+        return self._compare(other, xp.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, xp.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, xp.greater_equal)
+
+    def eq(self, other):
+        return self._compare(other, xp.equal)
+
+    def ne(self, other):
+        return self._compare(other, xp.not_equal)
+
+    __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
+
+    # ---- elementwise math
+    def exp(self):
+        return _math.Exp()(self)
+
+    def log(self):
+        return _math.Log()(self)
+
+    def sqrt(self):
+        return _math.Sqrt()(self)
+
+    def abs(self):
+        return _math.Abs()(self)
+
+    def clip(self, min=None, max=None):
+        return _math.Clip(min, max)(self)
+
+    clamp = clip
+
+    # ---- reductions
+    def sum(self, dim=None, keepdim=False):
+        return _math.Sum(dim, keepdim)(self)
+
+    def mean(self, dim=None, keepdim=False):
+        return _math.mean(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim=False, unbiased=True):
+        return _math.var(self, dim, keepdim, unbiased)
+
+    def max(self, dim=None, keepdim=False):
+        """Largest values along ``dim`` (values only, like ``torch.amax``)."""
+        return _math.Max(dim, keepdim)(self)
+
+    def min(self, dim=None, keepdim=False):
+        return _math.Min(dim, keepdim)(self)
+
+    amax, amin = max, min
+
+    def argmax(self, dim=None, keepdim=False):
+        return Tensor(_math.arg_reduce(xp.argmax, self.data, dim, keepdim))
+
+    def argmin(self, dim=None, keepdim=False):
+        return Tensor(_math.arg_reduce(xp.argmin, self.data, dim, keepdim))
+
+    # ---- shape
+    def reshape(self, *shape):
+        return _shape.reshape(self, *shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        return _shape.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return _shape.permute(self, *dims)
+
+    @property
+    def T(self):
+        return _shape.permute(self, *reversed(range(self.ndim)))
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return _shape.expand(self, *shape)
+
+    def __getitem__(self, index):
+        return _shape.GetItem(index)(self)
+
+
+# --------------------------------------------------------------------------- factories
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a tensor from a list, scalar or array (arrays are copied)."""
+    if backend.is_array(data):
+        data = data.copy()
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# The ops behind the operators: imported last because they build on Function.
+from .functional import math as _math  # noqa: E402
+from .functional import shape as _shape  # noqa: E402
