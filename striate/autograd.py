@@ -168,7 +168,8 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if backend.is_array(data):
+        if backend.is_array(data) or isinstance(data, xp.generic):  # NumPy scalars keep their dtype too
+            data = xp.asarray(data)
             if dtype is not None and data.dtype != dtype:
                 data = data.astype(dtype)
         else:

@@ -109,6 +109,9 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: a scalar output
+            return (g * b if need_a else None), (g * a if need_b else None)
         # Treat 1-D operands as matrices so one formula covers every case.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -116,7 +119,6 @@ class MatMul(Function):
             g = xp.expand_dims(g, -2)
         if b.ndim == 1:
             g = xp.expand_dims(g, -1)
-        need_a, need_b = self.needs_input_grad
         ga = sum_to(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if need_a else None
         gb = sum_to(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
