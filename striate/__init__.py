@@ -1,11 +1,25 @@
 """striate: convolutional neural networks from first principles, on NumPy.
 
-``import striate`` loads NumPy and nothing heavier; plotting, data, training
-and interop load when first used.
+``import striate`` loads NumPy and nothing heavier. The subpackages ``nn``,
+``optim``, ``data``, ``models`` and ``train`` load on first use, and so do the
+plotting, data and interop libraries they call.
 """
+import importlib
+
 # autograd first: it pulls in the functional ops behind its operators.
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: F401
 from . import functional  # noqa: F401,E402
-from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401
+from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401,E402
 
 __version__ = "0.1.0"
+
+_LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train"}
+
+
+def __getattr__(name):
+    """``striate.nn`` and friends import on first access (PEP 562), keeping ``import striate`` fast."""
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name == "summary":
+        return importlib.import_module(".summary", __name__).summary
+    raise AttributeError(f"module 'striate' has no attribute {name!r}")

@@ -1,0 +1,389 @@
+"""Convolution (the cross-correlation CNN layers use), transposed convolution,
+and the true, kernel-flipped convolution of the lecture notes.
+
+Symbols (see ``windows.py`` for the index arithmetic)::
+
+    x  (N, C, H, W)          input          w  (O, C/G, KH, KW)   conv weight
+    y  (N, O, OH, OW)        output         b  (O,)               bias
+    G  groups;  Cg = C/G, Og = O/G channels per group;  K = KH*KW;  L = OH*OW
+
+Forward is im2col + GEMM: the padded input viewed as windows
+``(N, C, KH, KW, OH, OW)`` is copied once into columns ``(N, G, Cg*K, L)`` and
+multiplied by the weight ``(G, Og, Cg*K)``, one batched matmul whose result
+``(N, G, Og, L)`` already is ``y`` in NCHW order (no transpose afterwards).
+
+Backward, as the lecture notes derive it:
+
+* input gradient: a *transposed convolution* of the output gradient with the
+  same weight, i.e. a full cross-correlation with the spatially flipped,
+  in/out-swapped filters. We compute it as ``w^T @ grad`` (columns) followed by
+  col2im, the scatter-add adjoint of im2col (``tests/test_conv.py`` checks the
+  flipped-filter identity explicitly);
+* weight gradient: every kernel tap sees every output position, so the gradient
+  sums over all offsets: one GEMM of the output gradient with the columns;
+* bias gradient: the output gradient summed over N and all positions.
+
+The same two kernels, swapped, give ``conv_transpose``: its forward is conv's
+input gradient and its input gradient is conv's forward.
+"""
+from ..autograd import Function, Tensor
+from ..backend import xp
+from .windows import (col2im, crop, im2col, output_shape, pad_scratch, padding_pairs,
+                      positive_tuple, prod, release, spatial_ndim_check, to_tuple, workspace)
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "convolve2d"]
+
+
+# --------------------------------------------------------------------------- the two kernels
+
+
+def correlate(padded, w, stride, dilation, groups, out_spatial):
+    """Cross-correlate ``padded`` (N, C, *S) with ``w`` (O, Cg, *K).
+
+    Returns the output (N, O, *out_spatial) and the columns (N, G, Cg*K, L)
+    that the weight gradient needs.
+    """
+    cols = columns(padded, w.shape[2:], stride, dilation, groups, out_spatial)
+    out = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (N, G, Og, L)
+    return out.reshape((padded.shape[0], w.shape[0]) + tuple(out_spatial)), cols
+
+
+def columns(padded, kernel, stride, dilation, groups, out_spatial):
+    """im2col, copied into GEMM layout: (N, C, *S) -> (N, G, Cg*K, L).
+
+    The result is a recycled workspace buffer: ``release`` it when done."""
+    n, c = padded.shape[:2]
+    windows = im2col(padded, kernel, stride, dilation, out_spatial)   # (N, C, *K, *out), a view
+    cols = workspace((n, groups, c // groups * prod(kernel), prod(out_spatial)), padded.dtype)
+    xp.copyto(cols.reshape(windows.shape), windows)  # the one copy
+    return cols
+
+
+def padded_scratch(x, pads):
+    """``x`` padded into a workspace buffer, or ``x`` itself if no padding."""
+    return pad_scratch(x, pads) if any(b or a for b, a in pads) else x
+
+
+def release_padded(padded, x):
+    if padded is not x:
+        release(padded)
+
+
+def correlate_transposed(grad, w, stride, dilation, groups, padded_shape):
+    """The adjoint of :func:`correlate` with respect to its input: spread each
+    output value back over its window, weighted by the filter.
+
+    ``grad`` (N, O, *out), ``w`` (O, Cg, *K) -> (N, C, *padded_shape[2:]).
+    Equivalently (the notes' derivation): a full cross-correlation of the
+    stride-dilated ``grad`` with the spatially flipped filters, in/out swapped.
+    """
+    n, o = grad.shape[:2]
+    kernel, out_spatial = w.shape[2:], grad.shape[2:]
+    cg = w.shape[1]
+    w_t = w.reshape(groups, o // groups, cg * prod(kernel)).transpose(0, 2, 1)  # (G, Cg*K, Og)
+    cols = xp.matmul(w_t, grad.reshape(n, groups, o // groups, prod(out_spatial)))  # (N, G, Cg*K, L)
+    cols = cols.reshape((n, groups * cg) + tuple(kernel) + tuple(out_spatial))
+    return col2im(cols, padded_shape, kernel, stride, dilation)
+
+
+def correlate_flipped(grad, w, dilation, groups, pads):
+    """Stride-1 input gradient computed literally as the notes derive it: the
+    full cross-correlation of the output gradient, zero-padded by D*(K-1) - P on
+    each side, with the filters flipped in space and with in/out swapped.
+
+    ``grad`` (N, O, *out), ``w`` (O, Cg, *K) -> (N, C, *input). Needs every
+    padding P <= D*(K-1) (otherwise the "padding" of grad would be a crop).
+    """
+    kernel = w.shape[2:]
+    o, cg = w.shape[:2]
+    full = tuple((d * (k - 1) - before, d * (k - 1) - after)
+                 for k, d, (before, after) in zip(kernel, dilation, pads))
+    padded = padded_scratch(grad, full)
+    in_spatial = tuple(s - d * (k - 1) for s, k, d in zip(padded.shape[2:], kernel, dilation))
+    # (O, Cg, *K) -> (G, Og, Cg, *K) -> flip space -> (G, Cg, Og, *K) -> (G*Cg, Og, *K)
+    spatial = tuple(range(3, 3 + len(kernel)))
+    flipped = xp.flip(w.reshape((groups, o // groups, cg) + kernel), axis=spatial)
+    swapped = flipped.swapaxes(1, 2).reshape((groups * cg, o // groups) + kernel)
+    out, cols = correlate(padded, swapped, (1,) * len(kernel), dilation, groups, in_spatial)
+    release(cols)
+    release_padded(padded, grad)
+    return out
+
+
+def weight_gradient(grad, cols, groups, weight_shape):
+    """Sum over all offsets and samples: ``grad`` (N, O, *out) against the
+    columns (N, G, Cg*K, L) gives (G, Og, Cg*K), reshaped to ``weight_shape``."""
+    n, o = grad.shape[:2]
+    g = grad.reshape(n, groups, o // groups, -1)
+    # Per-sample GEMMs (N, G, Og, L) @ (N, G, L, Cg*K), then a sum over N: measured
+    # faster than one contraction over (N, L), which first copies both operands.
+    return xp.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight_shape)
+
+
+def _bias_shape(nd):
+    return (-1,) + (1,) * nd
+
+
+# --------------------------------------------------------------------------- Functions
+
+
+class Conv(Function):
+    """N-d cross-correlation, PyTorch's ``conv{1,2,3}d``; ``pads`` are (before, after) pairs."""
+
+    def __init__(self, stride, pads, dilation, groups):
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        # At stride 1 the input gradient is computed as a correlation with the
+        # flipped filters (one im2col + GEMM, measured faster than GEMM + col2im);
+        # strided convolutions take the col2im route, which never touches the
+        # zeros that a stride-dilated gradient would contain.
+        self.flipped_ok = all(s == 1 for s in stride)
+
+    def forward(self, x, w, b=None):
+        padded = padded_scratch(x, self.pads)
+        out_spatial = output_shape(padded.shape[2:], w.shape[2:], self.stride,
+                                   ((0, 0),) * len(self.stride), self.dilation)
+        out, cols = correlate(padded, w, self.stride, self.dilation, self.groups, out_spatial)
+        release_padded(padded, x)
+        if b is not None:
+            out += b.reshape(_bias_shape(len(out_spatial)))
+        need_x, need_w = self.needs_input_grad[:2]
+        self.padded_shape = padded.shape
+        reach = [d * (k - 1) for k, d in zip(w.shape[2:], self.dilation)]
+        self.flipped_ok = self.flipped_ok and all(max(p) <= r for p, r in zip(self.pads, reach))
+        self.w = w if need_x else None
+        self.cols = cols if need_w else None
+        if not need_w:
+            release(cols)
+        self.w_shape = w.shape
+        return out
+
+    def __del__(self):
+        # The graph is gone (CPython frees it as soon as the last reference
+        # goes): the columns can serve the next forward pass.
+        if getattr(self, "cols", None) is not None:
+            release(self.cols)
+
+    def backward(self, grad):
+        need_x, need_w = self.needs_input_grad[:2]
+        gx = gw = gb = None
+        if need_x:
+            # Input gradient = transposed convolution of the output gradient
+            # (a correlation with the flipped filters, as the notes derive it).
+            if self.flipped_ok:
+                gx = correlate_flipped(grad, self.w, self.dilation, self.groups, self.pads)
+            else:
+                gx = crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
+                                               self.groups, self.padded_shape), self.pads)
+                gx = xp.ascontiguousarray(gx)
+        if need_w:
+            # Weight gradient: sum over every offset where the filter was applied.
+            gw = weight_gradient(grad, self.cols, self.groups, self.w_shape)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
+        return gx, gw, gb
+
+
+class ConvTranspose(Function):
+    """N-d transposed convolution, PyTorch's ``conv_transpose{1,2,3}d``.
+
+    ``w`` is (C, O/G, *K): seen from conv's side it is a conv weight mapping O
+    channels to C, and this op is that conv's input gradient. Output size per
+    dimension: ``(I-1)*S - 2P + D*(K-1) + output_padding + 1``.
+    """
+
+    def __init__(self, stride, padding, output_padding, dilation, groups):
+        self.stride, self.dilation, self.groups = stride, dilation, groups
+        self.pads = tuple((p, p) for p in padding)
+        self.output_padding = output_padding
+
+    def forward(self, x, w, b=None):
+        in_spatial, kernel = x.shape[2:], w.shape[2:]
+        full = tuple((i - 1) * s + d * (k - 1) + 1 + op for i, s, d, k, op in
+                     zip(in_spatial, self.stride, self.dilation, kernel, self.output_padding))
+        out_channels = w.shape[1] * self.groups
+        padded_out = correlate_transposed(x, w, self.stride, self.dilation, self.groups,
+                                          (x.shape[0], out_channels) + full)
+        out = xp.ascontiguousarray(crop(padded_out, self.pads))
+        if b is not None:
+            out += b.reshape(_bias_shape(len(kernel)))
+        self.x = x if self.needs_input_grad[1] else None
+        self.w = w if self.needs_input_grad[0] else None
+        self.w_shape, self.in_spatial = w.shape, in_spatial
+        return out
+
+    def backward(self, grad):
+        need_x, need_w = self.needs_input_grad[:2]
+        gx = gw = gb = None
+        if need_x or need_w:
+            # The input gradient of a transposed convolution is a plain convolution.
+            padded = padded_scratch(grad, self.pads)
+            cols = columns(padded, self.w_shape[2:], self.stride, self.dilation, self.groups,
+                           self.in_spatial)
+            release_padded(padded, grad)
+            if need_x:
+                w = self.w.reshape(self.groups, self.w_shape[0] // self.groups, -1)
+                gx = xp.matmul(w, cols).reshape((grad.shape[0], self.w_shape[0]) + self.in_spatial)
+            if need_w:
+                # Roles swapped: our input plays conv's output gradient.
+                gw = weight_gradient(self.x, cols, self.groups, self.w_shape)
+            release(cols)
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
+        return gx, gw, gb
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def _check_common(op, nd, x, w, b, out_channels, weight_layout):
+    unbatched = spatial_ndim_check(x, nd, op)
+    if w.ndim != nd + 2:
+        raise ValueError(f"{op}: expected a {nd + 2}-d weight {weight_layout}, got shape {tuple(w.shape)}")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
+    if b is not None:
+        if tuple(b.shape) != (out_channels,):
+            raise ValueError(f"{op}: bias must have shape ({out_channels},) for weight of shape "
+                             f"{tuple(w.shape)}, got {tuple(b.shape)}")
+        if b.dtype != x.dtype:
+            raise TypeError(f"{op}: input ({x.dtype}) and bias ({b.dtype}) must have the same dtype")
+    return unbatched
+
+
+def _check_groups(op, groups, in_channels, out_channels, x, w):
+    if not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the input channels ({in_channels}) "
+                         f"and the output channels ({out_channels}); input {tuple(x.shape)}, "
+                         f"weight {tuple(w.shape)}")
+
+
+def _run(function, x, w, b, unbatched):
+    if unbatched:
+        x = x.unsqueeze(0)
+    out = function(x, w) if b is None else function(x, w, b)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv(nd, op, input, weight, bias, stride, padding, dilation, groups):
+    x, w = _as_tensor(input), _as_tensor(weight)
+    b = None if bias is None else _as_tensor(bias)
+    unbatched = _check_common(op, nd, x, w, b, w.shape[0], "(out, in/groups, *kernel)")
+    in_channels, out_channels = x.shape[-nd - 1], w.shape[0]
+    _check_groups(op, groups, in_channels, out_channels, x, w)
+    if in_channels != w.shape[1] * groups:
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} has {in_channels} channels, but the "
+                         f"weight of shape {tuple(w.shape)} with groups={groups} expects "
+                         f"{w.shape[1] * groups}")
+    stride = positive_tuple(stride, nd, "stride", op)
+    dilation = positive_tuple(dilation, nd, "dilation", op)
+    kernel = tuple(w.shape[2:])
+    pads = padding_pairs(padding, nd, kernel, stride, dilation, op)
+    padded = tuple(s + a + b for s, (a, b) in zip(x.shape[-nd:], pads))
+    reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(r > p for r, p in zip(reach, padded)):
+        raise ValueError(f"{op}: the (dilated) kernel {reach} is larger than the padded input "
+                         f"{padded}; input {tuple(x.shape)}, weight {tuple(w.shape)}, "
+                         f"padding {padding!r}, dilation {dilation}")
+    return _run(Conv(stride, pads, dilation, groups), x, w, b, unbatched)
+
+
+def _conv_transpose(nd, op, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    x, w = _as_tensor(input), _as_tensor(weight)
+    b = None if bias is None else _as_tensor(bias)
+    if not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    out_channels = w.shape[1] * groups if w.ndim == nd + 2 else None
+    unbatched = _check_common(op, nd, x, w, b, out_channels, "(in, out/groups, *kernel)")
+    in_channels = x.shape[-nd - 1]
+    _check_groups(op, groups, w.shape[0], out_channels, x, w)
+    if in_channels != w.shape[0]:
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} has {in_channels} channels, but the "
+                         f"weight of shape {tuple(w.shape)} expects {w.shape[0]}")
+    stride = positive_tuple(stride, nd, "stride", op)
+    dilation = positive_tuple(dilation, nd, "dilation", op)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
+    padding = to_tuple(padding, nd, "padding", op)
+    output_padding = to_tuple(output_padding, nd, "output_padding", op)
+    if any(p < 0 for p in padding + output_padding):
+        raise ValueError(f"{op}: padding {padding} and output_padding {output_padding} must be >= 0")
+    if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
+                         f"stride {stride} or dilation {dilation}")
+    out = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in
+                zip(x.shape[-nd:], stride, padding, dilation, w.shape[2:], output_padding))
+    if any(o <= 0 for o in out):
+        raise ValueError(f"{op}: output size {out} is not positive for input {tuple(x.shape)}, "
+                         f"weight {tuple(w.shape)}, stride {stride}, padding {padding}")
+    return _run(ConvTranspose(stride, padding, output_padding, dilation, groups), x, w, b, unbatched)
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d cross-correlation: input (N, C, W), weight (O, C/groups, KW) -> (N, O, OW)."""
+    return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d cross-correlation, as CNN layers use it (PyTorch's ``conv2d``).
+
+    input (N, C, H, W) or (C, H, W); weight (O, C/groups, KH, KW); bias (O,).
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'`` (stride 1 only).
+    ``groups == C`` is a depthwise convolution.
+    """
+    return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d cross-correlation: input (N, C, D, H, W), weight (O, C/groups, KD, KH, KW)."""
+    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-d convolution: input (N, C, W), weight (C, O/groups, KW)."""
+    return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-d convolution ("up-convolution" in U-Net): input (N, C, H, W),
+    weight (C, O/groups, KH, KW) -> (N, O, (H-1)*SH - 2*PH + DH*(KH-1) + output_padding + 1, ...)."""
+    return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 3-d convolution: input (N, C, D, H, W), weight (C, O/groups, KD, KH, KW)."""
+    return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The true (kernel-flipped) 2-d convolution of the lecture notes,
+
+        S(i, j) = (I * K)(i, j) = sum_m sum_n I(i - m, j - n) K(m, n),
+
+    evaluated at the positions where the flipped kernel lies inside the (padded)
+    image. It equals :func:`conv2d` (a cross-correlation, what CNN layers and
+    PyTorch call convolution) applied with the kernel rotated by 180 degrees;
+    since the filters are learned, CNNs do not need the flip. Arguments and
+    shapes as in :func:`conv2d`.
+    """
+    w = _as_tensor(weight)
+    if w.ndim != 4:
+        raise ValueError(f"convolve2d: expected a 4-d weight (out, in/groups, KH, KW), "
+                         f"got shape {tuple(w.shape)}")
+    flipped = w[:, :, ::-1, ::-1]
+    return _conv(2, "convolve2d", input, flipped, bias, stride, padding, dilation, groups)

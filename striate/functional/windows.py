@@ -1,0 +1,255 @@
+"""The one sliding-window utility shared by convolution, transposed convolution,
+max pooling and average pooling (STYLE lesson 3).
+
+Symbols, per spatial dimension (there are ``nd`` = 1, 2 or 3 of them; the 2-d
+names are used throughout, 1-d and 3-d drop or add a letter):
+
+    N        batch size
+    C        channels
+    H, W     input size                     (D, H, W in 3-d)
+    KH, KW   kernel size                    (the "F" of the lecture notes)
+    SH, SW   stride                         (S)
+    PH, PW   padding                        (P); as a (before, after) pair per dimension,
+                                            because 'same' with an even kernel is uneven
+    DH, DW   dilation                       (D): kernel taps sit D pixels apart
+    OH, OW   output size
+    K        KH*KW, the number of kernel offsets;  L = OH*OW, the number of output positions
+
+Output size (the notes' ``(W - F + 2P)/S + 1`` with dilation and rounding made explicit)::
+
+    OW = floor((W + PW_before + PW_after - DW*(KW - 1) - 1) / SW) + 1
+
+``im2col`` is a strided *view*: element ``[n, c, kh, kw, oh, ow]`` is
+``padded[n, c, oh*SH + kh*DH, ow*SW + kw*DW]``; nothing is copied until a caller
+reshapes it for a matrix product. ``col2im`` is its adjoint: it adds every column
+entry back to the input pixel it came from, looping over the K kernel offsets
+only (each offset is one strided slice of the whole batch).
+"""
+import itertools
+import math
+
+from ..backend import as_strided, xp
+
+__all__ = []  # internal helpers: imported by conv.py and pool.py, not re-exported
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def to_tuple(value, nd, name, op):
+    """An int or a sequence of ``nd`` ints as a tuple of ``nd`` ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * nd
+    try:
+        values = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}") from None
+    if len(values) == 1:
+        return values * nd
+    if len(values) != nd:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}")
+    return values
+
+
+def positive_tuple(value, nd, name, op):
+    values = to_tuple(value, nd, name, op)
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
+    return values
+
+
+def padding_pairs(padding, nd, kernel, stride, dilation, op):
+    """Padding as ``nd`` (before, after) pairs.
+
+    ``'valid'`` is no padding. ``'same'`` keeps the input size at stride 1: the
+    total ``D*(K-1)`` is split like PyTorch does, the extra pixel of an even
+    kernel going after (right/bottom).
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride={stride}")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    pads = to_tuple(padding, nd, "padding", op)
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return tuple((p, p) for p in pads)
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
+    """One spatial dimension: ``floor((W + 2P - D(K-1) - 1)/S) + 1``.
+
+    ``padding`` is the per-side P (an int) or a (before, after) pair. With
+    ``ceil_mode`` the division rounds up, but, as in PyTorch, the last window
+    must start inside the input or the left padding, never in the right padding.
+    AlexNet's first layer: ``output_size(227, 11, 4) == 55``.
+    """
+    before, after = (padding, padding) if isinstance(padding, int) else padding
+    span = size + before + after - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + before:
+        out -= 1
+    return out
+
+
+def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
+    return tuple(output_size(w, k, s, p, d, ceil_mode)
+                 for w, k, s, p, d in zip(spatial, kernel, stride, pads, dilation))
+
+
+# --------------------------------------------------------------------------- workspace
+#
+# The im2col columns are large (K times the input) and short-lived. Allocating
+# them fresh each step costs page faults that measured as much as the copy
+# itself (benchmarks/ops.py: 36 ms -> 21 ms for the columns of a 64x64x32x32
+# input), so released buffers are kept, per shape and dtype, for the next call.
+# Only scratch arrays that no caller can see go through here.
+
+_pool = {}
+_pool_bytes = 0
+POOL_LIMIT_BYTES = 1 << 29  # keep at most 512 MiB of idle buffers
+
+
+def workspace(shape, dtype):
+    """An uninitialized scratch array, recycled when one of that shape is free."""
+    global _pool_bytes
+    free = _pool.get((tuple(shape), xp.dtype(dtype)))
+    if free:
+        array = free.pop()
+        _pool_bytes -= array.nbytes
+        return array
+    return xp.empty(shape, dtype=dtype)
+
+
+def release(array):
+    """Give a :func:`workspace` array back; the caller must not use it again."""
+    global _pool_bytes
+    if array is None or _pool_bytes + array.nbytes > POOL_LIMIT_BYTES:
+        return
+    _pool.setdefault((array.shape, array.dtype), []).append(array)
+    _pool_bytes += array.nbytes
+
+
+def clear_workspace():
+    """Drop every idle buffer (frees memory after training, for example)."""
+    global _pool_bytes
+    _pool.clear()
+    _pool_bytes = 0
+
+
+# --------------------------------------------------------------------------- pad / im2col / col2im
+
+
+def pad(x, pads, value=0.0):
+    """Pad the trailing ``len(pads)`` dimensions of ``x`` by (before, after) pairs.
+
+    Returns a fresh array (or ``x`` itself when there is nothing to pad)."""
+    if not any(b or a for b, a in pads):
+        return x
+    nd = len(pads)
+    shape = x.shape[:-nd] + tuple(s + b + a for s, (b, a) in zip(x.shape[-nd:], pads))
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[interior(x.shape, pads)] = x
+    return out
+
+
+def pad_scratch(x, pads, value=0.0):
+    """Like :func:`pad`, but into a recycled :func:`workspace` buffer: only the
+    border is written besides the copy of ``x``. Release it when done."""
+    nd = len(pads)
+    shape = x.shape[:-nd] + tuple(s + b + a for s, (b, a) in zip(x.shape[-nd:], pads))
+    out = workspace(shape, x.dtype)
+    lead = (slice(None),) * (x.ndim - nd)
+    for axis, (before, after) in enumerate(pads):
+        rest = (slice(None),) * (nd - axis - 1)
+        out[lead + (slice(None),) * axis + (slice(0, before),) + rest] = value
+        out[lead + (slice(None),) * axis + (slice(shape[x.ndim - nd + axis] - after, None),) + rest] = value
+    out[interior(x.shape, pads)] = x
+    return out
+
+
+def interior(shape, pads):
+    """Index of the unpadded region inside a padded array."""
+    nd = len(pads)
+    return (Ellipsis,) + tuple(slice(b, b + s) for s, (b, _) in zip(shape[-nd:], pads))
+
+
+def im2col(padded, kernel, stride, dilation, out_spatial):
+    """View ``(N, C, *spatial)`` as ``(N, C, *kernel, *out_spatial)`` windows (no copy)."""
+    lead, space = padded.strides[:2], padded.strides[2:]
+    kernel_strides = tuple(st * d for st, d in zip(space, dilation))
+    out_strides = tuple(st * s for st, s in zip(space, stride))
+    return as_strided(padded, padded.shape[:2] + tuple(kernel) + tuple(out_spatial),
+                      lead + kernel_strides + out_strides, writeable=False)
+
+
+def offset_slices(kernel, stride, dilation, out_spatial):
+    """For each kernel offset (kh, kw): the offset and the slice of the padded
+    input that it touches at every output position."""
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        yield offset, (Ellipsis,) + tuple(
+            slice(k * d, k * d + (o - 1) * s + 1, s)
+            for k, d, s, o in zip(offset, dilation, stride, out_spatial))
+
+
+def col2im(cols, padded_shape, kernel, stride, dilation):
+    """Adjoint of :func:`im2col`: scatter-add ``(N, C, *kernel, *out)`` columns
+    into a zero array of the padded input's shape. Overlapping windows (stride
+    < kernel) add up, which is exactly what the chain rule asks for."""
+    nd = len(kernel)
+    out_spatial = cols.shape[2 + nd:]
+    result = xp.zeros(padded_shape, dtype=cols.dtype)
+    for offset, where in offset_slices(kernel, stride, dilation, out_spatial):
+        result[where] += cols[(slice(None), slice(None)) + offset]
+    return result
+
+
+def window_sum(padded, kernel, stride, dilation, out_spatial):
+    """Sum of every window: (N, C, *S) -> (N, C, *out), by adding one strided
+    slice per kernel offset (a sum-pool; the adjoint of :func:`col2im` with
+    columns that are the same for every offset)."""
+    total = None
+    for _, where in offset_slices(kernel, stride, dilation, out_spatial):
+        total = padded[where].copy() if total is None else xp.add(total, padded[where], out=total)
+    return total
+
+
+def ceil_mode_pads(spatial, kernel, stride, pads, dilation, out_spatial):
+    """Padding extended after the input so that every window fits: with
+    ``ceil_mode`` the last window may run past the (before, after) padding;
+    those extra positions belong to no input and count for nothing."""
+    result = []
+    for w, k, s, (before, after), d, o in zip(spatial, kernel, stride, pads, dilation, out_spatial):
+        needed = (o - 1) * s + d * (k - 1) + 1
+        result.append((before, max(after, needed - w - before)))
+    return tuple(result)
+
+
+def crop(x, pads):
+    """Remove (before, after) padding from the trailing dimensions (a view)."""
+    nd = len(pads)
+    return x[(Ellipsis,) + tuple(slice(b, s - a) for s, (b, a) in zip(x.shape[-nd:], pads))]
+
+
+def spatial_ndim_check(x, nd, op):
+    """Accept ``(N, C, *spatial)`` and unbatched ``(C, *spatial)`` like PyTorch;
+    returns True when the input is unbatched."""
+    if x.ndim == nd + 2:
+        return False
+    if x.ndim == nd + 1:
+        return True
+    raise ValueError(f"{op}: expected a {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input "
+                     f"(N, C, {', '.join('DHW'[3 - nd:])}), got shape {tuple(x.shape)}")
+
+
+def prod(values):
+    return math.prod(values)

@@ -1,0 +1,86 @@
+"""Pictures of a training run: the learning curve and the confusion matrix.
+
+matplotlib is imported here, inside the functions, so that ``import striate``
+stays light. We draw on a bare ``Figure`` with the Agg canvas instead of
+``pyplot``: no global figure state, no GUI backend, works on a headless
+machine, and safe to call from a library.
+"""
+from ..backend import xp
+from .atomic import atomic_path
+
+__all__ = ["plot_learning_curve", "plot_confusion_matrix"]
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path):
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+
+
+def plot_learning_curve(records, path, title=None):
+    """Loss (left) and accuracy (right) per epoch, train and test, from the
+    records of a metrics log (keys ``epoch``, ``train_loss``, ``test_loss``,
+    ``train_acc``, ``test_acc``; missing or null values are skipped)."""
+    figure = _figure(10, 4)
+    loss_axes, acc_axes = figure.subplots(1, 2)
+    for axes, metric, label in ((loss_axes, "loss", "loss"), (acc_axes, "acc", "accuracy (%)")):
+        for split, style in (("train", "o-"), ("test", "s-")):
+            points = [(r["epoch"], r.get(f"{split}_{metric}")) for r in records]
+            points = [(e, v) for e, v in points if v is not None]
+            if not points:
+                continue
+            epochs, values = zip(*points)
+            if metric == "acc":
+                values = [100.0 * v for v in values]
+            axes.plot(epochs, values, style, markersize=3, label=split)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(label)
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    if records and records[-1].get("test_acc") is not None:
+        acc_axes.set_title(f"final test accuracy {100.0 * records[-1]['test_acc']:.2f}%")
+    loss_axes.set_title("cross-entropy")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_confusion_matrix(matrix, class_names, path, title=None):
+    """A K x K heat map, rows true class, columns predicted class, with the
+    counts written in the cells (for K up to 30; beyond that they would not
+    fit)."""
+    matrix = xp.asarray(matrix)
+    k = matrix.shape[0]
+    names = [str(n) for n in class_names] if class_names is not None else [str(i) for i in range(k)]
+    size = max(5.0, 0.45 * k + 2.5)
+    figure = _figure(size + 1.0, size)
+    axes = figure.subplots()
+    image = axes.imshow(matrix, cmap="Blues", interpolation="nearest")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    axes.set_xticks(range(k))
+    axes.set_yticks(range(k))
+    axes.set_xticklabels(names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right"
+                         if max(map(len, names)) > 2 else "center")
+    axes.set_yticklabels(names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if k <= 30:
+        threshold = matrix.max() / 2.0 if matrix.size else 0
+        for t in range(k):
+            for p in range(k):
+                axes.text(p, t, str(int(matrix[t, p])), ha="center", va="center", fontsize=7,
+                          color="white" if matrix[t, p] > threshold else "black")
+    total = matrix.sum()
+    accuracy = xp.trace(matrix) / total if total else float("nan")
+    axes.set_title(title or f"confusion matrix (accuracy {100.0 * accuracy:.2f}%)")
+    figure.tight_layout()
+    _save(figure, path)

@@ -1,0 +1,267 @@
+"""The training loop: train an epoch, evaluate, log, plot, checkpoint, repeat.
+
+    trainer = Trainer(model, optimizer, train_loader, test_loader,
+                      scheduler=scheduler, out_dir="runs/lenet5")
+    trainer.fit(epochs=10)
+
+or in one call, ``fit(model, optimizer, train_loader, test_loader, epochs=10)``.
+
+Per epoch the trainer (1) trains on every batch of ``train_loader`` with a
+tqdm progress bar showing the running loss and accuracy, (2) evaluates on
+``test_loader`` (loss, top-1 and top-k accuracy, confusion matrix), (3)
+appends a line to ``metrics.jsonl``, (4) redraws ``learning_curve.png`` and
+(5) writes a checkpoint (see :mod:`striate.train.checkpoint`) with the
+optimizer, scheduler and random state, so that :meth:`Trainer.resume`
+continues exactly where training stopped: 4 epochs straight and 2 + 2 after
+a resume give bit-identical weights, because every source of randomness
+(initialization, shuffling, augmentation, dropout) draws from striate's one
+generator, whose state the checkpoint stores.
+
+A loss that becomes NaN or infinite stops training at once with
+:class:`NonFiniteLossError`, naming the epoch and batch; the checkpoint of the
+last completed epoch stays as it was.
+"""
+import math
+import os
+import sys
+import time
+
+from ..autograd import no_grad
+from ..backend import xp
+from .checkpoint import load_checkpoint, save_checkpoint
+from .history import MetricsLog
+from .metrics import EpochMetrics
+from .plots import plot_learning_curve
+
+__all__ = ["Trainer", "fit", "evaluate", "NonFiniteLossError", "METRICS_FILE", "CURVE_FILE"]
+
+METRICS_FILE = "metrics.jsonl"
+CURVE_FILE = "learning_curve.png"
+CHECKPOINT_DIR = "checkpoint"
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def _default_loss():
+    from ..functional import cross_entropy
+
+    return cross_entropy
+
+
+def _progress_bar(iterable, enabled, description, total):
+    """tqdm when enabled (imported only then); the plain iterable otherwise."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=description, total=total, leave=False, unit="batch",
+                dynamic_ncols=True, file=sys.stderr)
+
+
+class Trainer:
+    """Trains ``model`` with ``optimizer`` on ``train_loader``.
+
+    Arguments:
+        test_loader: evaluated after every epoch (optional).
+        loss_fn: ``loss_fn(logits, targets) -> scalar Tensor``; default cross-entropy.
+        scheduler: a learning-rate scheduler, stepped once per epoch, or once
+            per batch with ``scheduler_interval="batch"`` (one-cycle).
+        num_classes: for the confusion matrix; default: the model's output width,
+            found on the first batch.
+        topk: the k of the top-k accuracy (default 5, clipped to the class count).
+        out_dir: where ``metrics.jsonl``, ``learning_curve.png`` and the
+            ``checkpoint`` directory go; None writes nothing.
+        meta: JSON-able facts stored in every checkpoint (model name and
+            kwargs, dataset, class names, normalization, configuration), so that
+            evaluation and prediction can rebuild everything from it.
+        progress: show tqdm bars; None (default) shows them when stderr is a terminal.
+        log: called with one line of text per epoch (default ``print``); None is silent.
+    """
+
+    def __init__(self, model, optimizer, train_loader, test_loader=None, *, loss_fn=None,
+                 scheduler=None, scheduler_interval="epoch", num_classes=None, topk=5,
+                 out_dir=None, meta=None, progress=None, log=print):
+        if scheduler_interval not in ("epoch", "batch"):
+            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', "
+                             f"got {scheduler_interval!r}")
+        self.model, self.optimizer = model, optimizer
+        self.train_loader, self.test_loader = train_loader, test_loader
+        self.loss_fn = loss_fn or _default_loss()
+        self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
+        self.num_classes, self.topk = num_classes, topk
+        self.out_dir, self.meta = out_dir, dict(meta or {})
+        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.log = log or (lambda line: None)
+        self.epoch = 0  # completed epochs
+        self.history = []
+        self._metrics_log = MetricsLog(os.path.join(out_dir, METRICS_FILE)) if out_dir else None
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def checkpoint_path(self):
+        return os.path.join(self.out_dir, CHECKPOINT_DIR) if self.out_dir else None
+
+    # ------------------------------------------------------------------ one epoch
+
+    def _lr(self):
+        groups = getattr(self.optimizer, "param_groups", None)
+        return groups[0]["lr"] if groups else None
+
+    def _metrics_for(self, logits):
+        if self.num_classes is None:
+            self.num_classes = int(logits.shape[1])
+        return EpochMetrics(self.num_classes, self.topk)
+
+    def train_epoch(self, epoch):
+        """One pass over ``train_loader``; returns its :class:`EpochMetrics`.
+
+        ``epoch`` (1-based) only labels the progress bar and error messages.
+        """
+        self.model.train()
+        total = len(self.train_loader) if hasattr(self.train_loader, "__len__") else None
+        bar = _progress_bar(self.train_loader, self.progress, f"epoch {epoch}", total)
+        # NumPy's overflow warnings would only precede the guard's clearer message.
+        with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            metrics = self._train_batches(bar, epoch, total)
+        if hasattr(bar, "close"):
+            bar.close()
+        if metrics is None:
+            raise ValueError("Trainer: the training loader yielded no batches")
+        return metrics
+
+    def _train_batches(self, bar, epoch, total):
+        metrics = None
+        for batch, (images, targets) in enumerate(bar, 1):
+            logits = self.model(images)
+            loss = self.loss_fn(logits, targets)
+            value = float(loss.data)
+            if not math.isfinite(value):
+                if hasattr(bar, "close"):
+                    bar.close()
+                raise NonFiniteLossError(
+                    f"the training loss became {value} at epoch {epoch}, batch {batch}"
+                    f"{f' of {total}' if total else ''} (learning rate {self._lr()}); "
+                    "training stopped. Try a lower learning rate, or check the data "
+                    "for NaN/inf values")
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_interval == "batch":
+                self.scheduler.step()
+            metrics = metrics or self._metrics_for(logits)
+            metrics.update(value, logits, targets)
+            if bar is not self.train_loader:
+                bar.set_postfix_str(f"loss {metrics.loss:.4f} acc {100 * metrics.accuracy:.2f}%",
+                                    refresh=False)
+        return metrics
+
+    def evaluate(self, loader=None):
+        """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
+        metrics = evaluate(self.model, self.test_loader if loader is None else loader,
+                           self.loss_fn, self.num_classes, self.topk)
+        self.num_classes = metrics.num_classes
+        return metrics
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self, epochs, stop_after=None):
+        """Train until ``epochs`` epochs are complete (counting those done
+        before a resume) and return the list of per-epoch records.
+
+        ``stop_after`` stops after that many epochs *of this call*, leaving the
+        schedule (built for ``epochs``) unfinished: continue later with
+        :meth:`resume` and another ``fit(epochs)``.
+        """
+        last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
+        while self.epoch < last:
+            epoch = self.epoch + 1
+            lr = self._lr()
+            start = time.perf_counter()
+            train = self.train_epoch(epoch)
+            record = {"epoch": epoch, "lr": lr}
+            record.update(train.summary("train"))
+            if self.test_loader is not None:
+                test = self.evaluate()
+                record.update(test.summary("test"))
+                record["test_confusion"] = test.matrix.tolist()
+            if self.scheduler is not None and self.scheduler_interval == "epoch":
+                self.scheduler.step()
+            record["seconds"] = round(time.perf_counter() - start, 3)
+            self.epoch = epoch
+            self.history.append(record)
+            self.log(self._format(record, epochs))
+            if self.out_dir:
+                self._write_outputs(record)
+        return self.history
+
+    def _format(self, record, epochs):
+        k = min(self.topk, self.num_classes or self.topk)
+        text = (f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}  "
+                f"train loss {record['train_loss']:.4f} acc {100 * record['train_acc']:6.2f}%")
+        if "test_acc" in record:
+            text += (f"  test loss {record['test_loss']:.4f} acc {100 * record['test_acc']:6.2f}%"
+                     f" top-{k} {100 * record[f'test_top{k}_acc']:6.2f}%")
+        if record.get("lr") is not None:
+            text += f"  lr {record['lr']:.3g}"
+        return text + f"  {record['seconds']:.1f} s"
+
+    def _write_outputs(self, record):
+        os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
+        self._metrics_log.append(record)
+        plot_learning_curve(self._metrics_log.records(), os.path.join(self.out_dir, CURVE_FILE),
+                            title=self.meta.get("title"))
+        self.save()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save(self, path=None):
+        """Write a checkpoint of the current state (default: ``out_dir/checkpoint``)."""
+        path = path or self.checkpoint_path
+        if path is None:
+            raise ValueError("Trainer.save: no path given and no out_dir set")
+        return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
+                               epoch=self.epoch, meta=self.meta)
+
+    def resume(self, path=None):
+        """Restore model, optimizer, scheduler, random state and epoch count from
+        a checkpoint (default: this trainer's own) and drop metrics-log lines of
+        epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`."""
+        checkpoint = load_checkpoint(path or self.out_dir or self.checkpoint_path)
+        checkpoint.load_model(self.model)
+        checkpoint.restore_training(self.optimizer, self.scheduler)
+        self.epoch = checkpoint.epoch
+        if self._metrics_log is not None:
+            self.history = self._metrics_log.keep_epochs_up_to(self.epoch)
+        return checkpoint
+
+
+def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5):
+    """:class:`EpochMetrics` of ``model`` on ``loader``, in eval mode and without
+    recording a graph; the model's train/eval mode is restored afterwards.
+    ``num_classes`` defaults to the width of the model's output."""
+    loss_fn = loss_fn or _default_loss()
+    was_training = getattr(model, "training", False)
+    model.eval()
+    metrics = None
+    try:
+        with no_grad():
+            for images, targets in loader:
+                logits = model(images)
+                loss = loss_fn(logits, targets)
+                if metrics is None:
+                    metrics = EpochMetrics(num_classes or int(logits.shape[1]), topk)
+                metrics.update(float(loss.data), logits, targets)
+    finally:
+        model.train(was_training)
+    if metrics is None:
+        raise ValueError("evaluate: the loader yielded no batches")
+    return metrics
+
+
+def fit(model, optimizer, train_loader, test_loader=None, epochs=1, **options):
+    """Train with a :class:`Trainer` built from these arguments; returns the
+    per-epoch records (dicts with ``train_loss``, ``train_acc``, ``test_acc``, ...)."""
+    return Trainer(model, optimizer, train_loader, test_loader, **options).fit(epochs)

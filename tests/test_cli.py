@@ -1,0 +1,277 @@
+"""The ``striate`` command line: help, training/resume plumbing, evaluate,
+predict on a digit drawn here (not from the training set), and a clear
+one-line error with a non-zero exit and nothing written for every kind of bad
+input."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from striate.cli import build_parser, main
+from striate.train import load_checkpoint, read_metrics, save_checkpoint
+
+PIL = pytest.importorskip("PIL")
+from PIL import Image, ImageDraw  # noqa: E402
+
+
+def run(capsys, *args):
+    """Run the CLI in this process: (exit status, stdout, stderr)."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit:  # argparse: --help, malformed command lines
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_clean_failure(code, err, *fragments):
+    assert code not in (0, None), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _subcommands():
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return action.choices
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary", "models",
+                                     "datasets"])
+def test_help_explains_every_option(capsys, command):
+    subparser = _subcommands()[command]
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    for action in subparser._actions:
+        assert action.help, f"{command}: {action.option_strings or action.dest} has no help"
+        for option in action.option_strings:
+            assert option in out
+
+
+def test_console_script_runs_in_a_new_process():
+    command = [shutil.which("striate")] if shutil.which("striate") else [sys.executable, "-m",
+                                                                         "striate.cli"]
+    result = subprocess.run(command + ["--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for name in ("train", "evaluate", "predict", "summary"):
+        assert name in result.stdout
+
+
+# --------------------------------------------------------------------------- bad input, nothing written
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "lenet6"], "unknown model 'lenet6'. Did you mean 'lenet5'"),
+    (["--dataset", "cifar-100"], "unknown dataset 'cifar-100'"),
+    (["--model-arg", "depth=3"], "does not accept these options"),
+])
+def test_bad_training_input_fails_cleanly_and_writes_nothing(capsys, tmp_path, args, message):
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "--out", out, "--no-progress", *args)
+    assert_clean_failure(code, err, message)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--epochs", "x"], "expected a positive integer, got 'x'"),
+    (["train", "--colour", "blue"], "unrecognized arguments: --colour"),
+    (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    (["train", "--epochs", "0"], "expected a positive integer"),
+    (["train", "--model-arg", "oops"], "expected KEY=VALUE"),
+    (["summary", "lenet5", "--input-shape", "28,28"], "expected C,H,W"),
+])
+def test_malformed_command_lines_exit_2(capsys, tmp_path, args, message):
+    code, _, err = run(capsys, *args, *(["--out", tmp_path / "x"] if args[0] == "train" else []))
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_dataset_says_where_it_looked(capsys, tmp_path, monkeypatch):
+    if os.path.isdir("/usr/share/datasets/kmnist"):
+        pytest.skip("KMNIST is installed on this machine")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("STRIATE_DATA", raising=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "train", "--dataset", "kmnist", "--data-dir", empty,
+                       "--out", tmp_path / "run", "--no-progress")
+    assert_clean_failure(code, err, str(empty), "--download")
+    assert not (tmp_path / "run").exists()
+
+
+def _write_mnist_files(directory, n=40):
+    from striate.data import write_idx
+
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz",
+                  rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz",
+                  rng.integers(0, 10, size=n, dtype=np.uint8))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_idx_file_fails_cleanly(capsys, tmp_path, damage):
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_mnist_files(data)
+    target = data / "train-images-idx3-ubyte.gz"
+    if damage == "truncate":
+        content = target.read_bytes()
+        target.write_bytes(content[:len(content) // 2])
+    else:
+        target.write_bytes(b"this is not an IDX file at all")
+    code, _, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", data,
+                       "--out", tmp_path / "run", "--no-progress")
+    assert_clean_failure(code, err, "train-images-idx3-ubyte")
+    assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------- a real (small) run
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """LeNet-5 trained briefly on the embedded digits through the CLI."""
+    import striate
+
+    out = tmp_path_factory.mktemp("cli") / "run"
+    striate.manual_seed(0)
+    code = main(["train", "--out", str(out), "--epochs", "2", "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_checkpoint_metrics_and_curve(trained_run):
+    assert sorted(os.listdir(trained_run)) == ["checkpoint", "learning_curve.png",
+                                               "metrics.jsonl"]
+    records = read_metrics(trained_run / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert records[-1]["test_acc"] > 0.9
+    meta = load_checkpoint(trained_run).meta
+    assert meta["model"]["name"] == "lenet5" and meta["dataset"] == "digits"
+    assert meta["classes"] == [str(d) for d in range(10)]
+    assert meta["input_shape"] == [1, 28, 28]
+    assert 0.05 < meta["normalization"]["mean"][0] < 0.3
+
+
+def test_existing_run_is_not_overwritten_silently(capsys, trained_run):
+    before = (trained_run / "metrics.jsonl").read_bytes()
+    code, _, err = run(capsys, "train", "--out", trained_run)
+    assert_clean_failure(code, err, "already holds a training run", "--resume", "--overwrite")
+    assert (trained_run / "metrics.jsonl").read_bytes() == before
+
+
+def test_resume_refuses_different_settings(capsys, trained_run):
+    code, _, err = run(capsys, "train", "--resume", trained_run, "--model", "lenet5_classic")
+    assert_clean_failure(code, err, "cannot resume", "--model 'lenet5_classic'")
+
+
+def test_stop_after_and_resume_from_the_command_line(capsys, tmp_path):
+    out = tmp_path / "run"
+    common = ["--limit", "200", "--no-progress"]
+    code, stdout, err = run(capsys, "train", "--out", out, "--epochs", "2", "--stop-after", "1",
+                            *common)
+    assert code == 0, err
+    assert "stopped after epoch 1 of 2" in stdout
+    code, stdout, err = run(capsys, "train", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert "resuming at epoch 2" in stdout
+    assert [r["epoch"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2]
+    code, stdout, _ = run(capsys, "train", "--resume", out)
+    assert code == 0 and "nothing to do" in stdout
+
+
+def test_evaluate_prints_accuracy_per_class_and_writes_the_confusion_matrix(capsys, trained_run):
+    code, out, err = run(capsys, "evaluate", trained_run)
+    assert code == 0, err
+    assert "accuracy" in out and "per-class accuracy" in out
+    for digit in range(10):
+        assert f"\n  {digit}  " in out
+    png = trained_run / "confusion_matrix-digits-test.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    last = read_metrics(trained_run / "metrics.jsonl")[-1]
+    assert f"accuracy {100 * last['test_acc']:.2f}%" in out  # same number as training reported
+    png.unlink()
+
+
+def test_checkpoint_of_another_architecture_fails_cleanly(capsys, trained_run, tmp_path):
+    from striate import models
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    save_checkpoint(tmp_path / "foreign" / "checkpoint",
+                    models.create("lenet5_classic", num_classes=10, in_channels=1), epoch=1)
+    shutil.copy(tmp_path / "foreign" / "checkpoint" / "model.safetensors",
+                other / "checkpoint" / "model.safetensors")
+    for command in (["evaluate", other], ["predict", other, tmp_path / "x.png"]):
+        code, out, err = run(capsys, *command)
+        assert_clean_failure(code, err, "does not fit", "saved from lenet5")
+        assert out == ""
+    assert not (other / "confusion_matrix-digits-test.png").exists()
+
+
+def draw_seven(path, size=(180, 240)):
+    """A "7" drawn with lines, dark ink on white paper, not from any dataset."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    draw.line([(0.2 * w, 0.2 * h), (0.8 * w, 0.2 * h), (0.45 * w, 0.85 * h)], fill="black",
+              width=max(3, w // 12), joint="curve")
+    image.save(path)
+
+
+def test_predict_a_drawn_seven(capsys, trained_run, tmp_path):
+    draw_seven(tmp_path / "seven.png")
+    draw_seven(tmp_path / "seven.jpg", size=(90, 60))  # JPEG, landscape, other size
+    code, out, err = run(capsys, "predict", trained_run, tmp_path / "seven.png",
+                         tmp_path / "seven.jpg")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        top = line.split(": ", 1)[1].split(", ")
+        assert len(top) == 3
+        assert top[0].startswith("7 "), line
+        probabilities = [float(t.split()[1].rstrip("%")) for t in top]
+        assert probabilities == sorted(probabilities, reverse=True)
+
+
+@pytest.mark.parametrize("content", [b"not an image", "truncated"])
+def test_undecodable_image_fails_cleanly(capsys, trained_run, tmp_path, content):
+    path = tmp_path / "bad.png"
+    if content == "truncated":
+        draw_seven(path)
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 3])
+    else:
+        path.write_bytes(content)
+    draw_seven(tmp_path / "good.png")
+    code, out, err = run(capsys, "predict", trained_run, tmp_path / "good.png", path)
+    assert_clean_failure(code, err, "bad.png", "cannot decode")
+    assert out == ""  # no partial output either
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_models_and_datasets_listings(capsys):
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and "lenet5" in out
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and "digits" in out and "fashion-mnist" in out
+
+
+def test_summary_command(capsys):
+    pytest.importorskip("striate.summary")
+    code, out, err = run(capsys, "summary", "lenet5", "--input-shape", "1,28,28")
+    assert code == 0, err
+    assert "Conv2d" in out and "Linear" in out

@@ -1,0 +1,204 @@
+"""The training loop: metrics against hand-computed examples, exact resume
+(4 epochs straight == 2 + resume + 2, bit-identical), the NaN guard, and the
+files a run writes."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import striate
+import striate.nn as nn
+import striate.optim as optim
+from striate.data import DataLoader, TensorDataset
+from striate.data import transforms as T
+from striate.train import (EpochMetrics, NonFiniteLossError, Trainer, accuracy,
+                           confusion_matrix, evaluate, load_checkpoint, per_class_accuracy,
+                           read_metrics, topk_correct)
+
+# --------------------------------------------------------------------------- metrics
+
+# 4 samples, 3 classes. Rankings per row: [2,1,0], [0,2,1], [1,0,2], [2,0,1].
+LOGITS = np.array([[0.1, 0.5, 0.9],
+                   [2.0, -1.0, 0.3],
+                   [0.2, 0.8, -0.5],
+                   [0.0, -0.3, 0.4]], dtype=np.float32)
+TARGETS = np.array([1, 0, 2, 0])
+
+
+def test_topk_correct_by_hand():
+    # top-1 predictions 2, 0, 1, 2: only row 1 is right.
+    assert topk_correct(LOGITS, TARGETS, 1) == 1
+    # top-2 sets {2,1}, {0,2}, {1,0}, {2,0}: rows 0, 1, 3 contain their target.
+    assert topk_correct(LOGITS, TARGETS, 2) == 3
+    assert topk_correct(LOGITS, TARGETS, 3) == 4
+    assert topk_correct(LOGITS, TARGETS, 5) == 4  # k clipped to the number of classes
+    assert accuracy(striate.tensor(LOGITS), striate.tensor(TARGETS), topk=(1, 2)) == (0.25, 0.75)
+
+
+def test_confusion_matrix_by_hand():
+    predictions = np.array([0, 1, 1, 2, 2, 2, 0])
+    targets = np.array([0, 1, 2, 2, 2, 0, 0])
+    expected = np.array([[2, 0, 1],   # true 0: predicted 0, 0, 2
+                         [0, 1, 0],   # true 1: predicted 1
+                         [0, 1, 2]])  # true 2: predicted 1, 2, 2
+    matrix = confusion_matrix(predictions, targets, 3)
+    assert np.array_equal(matrix, expected)
+    np.testing.assert_allclose(per_class_accuracy(matrix), [2 / 3, 1.0, 2 / 3])
+    assert np.isnan(per_class_accuracy(np.zeros((2, 2), dtype=np.int64))).all()
+
+
+@pytest.mark.parametrize("bad", [dict(predictions=[0, 3], targets=[0, 1]),
+                                 dict(predictions=[0, 1, 2], targets=[0, 1])])
+def test_confusion_matrix_rejects_bad_input(bad):
+    with pytest.raises(ValueError, match="confusion_matrix"):
+        confusion_matrix(np.array(bad["predictions"]), np.array(bad["targets"]), 3)
+
+
+def test_epoch_metrics_weight_the_loss_by_batch_size():
+    metrics = EpochMetrics(3, topk=2)
+    metrics.update(1.0, LOGITS[:3], TARGETS[:3])  # mean loss 1.0 over 3 samples
+    metrics.update(4.0, LOGITS[3:], TARGETS[3:])  # mean loss 4.0 over 1 sample
+    assert metrics.count == 4
+    assert metrics.loss == pytest.approx((3 * 1.0 + 4.0) / 4)
+    assert metrics.accuracy == 0.25 and metrics.topk_accuracy == 0.75
+    assert np.array_equal(metrics.matrix, confusion_matrix(LOGITS.argmax(1), TARGETS, 3))
+    assert metrics.summary("test") == {"test_loss": metrics.loss, "test_acc": 0.25,
+                                       "test_top2_acc": 0.75}
+
+
+# --------------------------------------------------------------------------- a tiny problem
+
+def tiny_data(n=120, seed=0):
+    """3 classes of 1x6x6 images with a class-dependent bright patch, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=n)
+    images = rng.normal(0, 0.3, size=(n, 1, 6, 6)).astype(np.float32)
+    for c in range(3):
+        images[labels == c, 0, 2 * c:2 * c + 2, 1:5] += 1.5
+    return images, labels
+
+
+def tiny_model():
+    # Conv-free so it does not depend on conv speed; dropout makes resume
+    # depend on the random state too.
+    return nn.Sequential(nn.Flatten(), nn.Linear(36, 16), nn.ReLU(), nn.Dropout(0.25),
+                         nn.Linear(16, 3))
+
+
+def build(config, out_dir, seed=0):
+    striate.manual_seed(seed)
+    images, labels = tiny_data()
+    train = DataLoader(TensorDataset(images[:96], labels[:96]), batch_size=16, shuffle=True,
+                       transform=T.RandomCrop(6, padding=1))  # augmentation draws randomness
+    test = DataLoader(TensorDataset(images[96:], labels[96:]), batch_size=10)
+    model = tiny_model()
+    if config == "sgd-onecycle":
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True,
+                              weight_decay=1e-4)
+        scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1,
+                                                  total_steps=4 * len(train))
+        interval = "batch"
+    else:
+        optimizer = optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-4)
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4)
+        interval = "epoch"
+    return Trainer(model, optimizer, train, test, scheduler=scheduler,
+                   scheduler_interval=interval, out_dir=out_dir, progress=False, log=None,
+                   topk=2, meta={"title": "tiny"})
+
+
+def _without_times(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+@pytest.mark.parametrize("config", ["sgd-onecycle", "adam-cosine"])
+def test_resume_is_exact(tmp_path, config):
+    straight = build(config, str(tmp_path / "straight"))
+    straight.fit(4)
+    rng_after_straight = striate.get_rng_state()
+
+    first = build(config, str(tmp_path / "resumed"))
+    first.fit(4, stop_after=2)
+    assert first.epoch == 2
+    # A crash after logging epoch 3 but before its checkpoint: the log line must go.
+    with open(tmp_path / "resumed" / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"epoch": 3, "train_loss": 123.0}) + "\n")
+
+    # A new trainer with a different seed: everything must come from the checkpoint.
+    second = build(config, str(tmp_path / "resumed"), seed=1234)
+    second.resume()
+    assert second.epoch == 2
+    second.fit(4)
+    assert striate.get_rng_state() == rng_after_straight
+
+    a, b = straight.model.state_dict(), second.model.state_dict()
+    assert list(a) == list(b)
+    for key in a:
+        assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
+    opt_a, opt_b = straight.optimizer.state_dict(), second.optimizer.state_dict()
+    assert opt_a["param_groups"] == opt_b["param_groups"]
+    assert straight.scheduler.state_dict() == second.scheduler.state_dict()
+    log_a = read_metrics(tmp_path / "straight" / "metrics.jsonl")
+    log_b = read_metrics(tmp_path / "resumed" / "metrics.jsonl")
+    assert [r["epoch"] for r in log_b] == [1, 2, 3, 4]
+    assert _without_times(log_a) == _without_times(log_b)
+    assert load_checkpoint(tmp_path / "resumed").epoch == 4
+
+
+def test_training_learns_and_writes_its_files(tmp_path):
+    trainer = build("adam-cosine", str(tmp_path))
+    history = trainer.fit(4)
+    assert len(history) == 4
+    assert history[-1]["test_acc"] >= 0.9  # the patches are easy to tell apart
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "learning_curve.png", "metrics.jsonl"]
+    with open(tmp_path / "learning_curve.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    record = read_metrics(tmp_path / "metrics.jsonl")[-1]
+    assert {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_top2_acc",
+            "test_confusion", "seconds"} <= set(record)
+    assert np.array(record["test_confusion"]).sum() == 24
+    # evaluate() agrees with the record and with a direct computation.
+    metrics = evaluate(trainer.model, trainer.test_loader, topk=2)
+    assert metrics.accuracy == record["test_acc"]
+    images, labels = tiny_data()
+    trainer.model.eval()
+    with striate.no_grad():
+        logits = trainer.model(striate.tensor(images[96:])).data
+    assert metrics.correct == int((logits.argmax(1) == labels[96:]).sum())
+
+
+def test_nan_guard_names_epoch_and_batch(tmp_path):
+    images, labels = tiny_data(64)
+    images[40] = np.nan  # sample 40 is in batch 3 (batches of 16, no shuffling)
+    striate.manual_seed(0)
+    model = tiny_model()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1),
+                      DataLoader(TensorDataset(images, labels), batch_size=16),
+                      out_dir=str(tmp_path), progress=False, log=None)
+    with pytest.raises(NonFiniteLossError, match=r"became nan at epoch 1, batch 3 of 4"):
+        trainer.fit(2)
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # the bad step was not taken
+    assert not os.path.exists(tmp_path / "checkpoint")  # nothing half-done was written
+
+
+def test_nan_guard_catches_divergence(tmp_path):
+    images, labels = tiny_data(64)
+    striate.manual_seed(0)
+    model = tiny_model()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=1e12),
+                      DataLoader(TensorDataset(images * 1e3, labels), batch_size=16),
+                      progress=False, log=None)
+    with pytest.raises(NonFiniteLossError, match=r"at epoch \d+, batch \d+ .*lower learning rate"):
+        trainer.fit(20)
+
+
+def test_progress_bar_runs(tmp_path, capsys):
+    trainer = build("adam-cosine", None)
+    trainer.progress = True
+    trainer.log = print
+    trainer.fit(1)
+    captured = capsys.readouterr()
+    assert "epoch 1/1" in captured.out and "test loss" in captured.out
+    assert "epoch 1" in captured.err  # tqdm's description
