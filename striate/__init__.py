@@ -10,6 +10,9 @@ import importlib
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: F401
 from . import functional  # noqa: F401,E402
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401,E402
+# Eager on purpose: a lazily imported submodule named `summary` would rebind
+# `striate.summary` to the module on first use, shadowing the function.
+from .summary import summary  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
@@ -20,6 +23,4 @@ def __getattr__(name):
     """``striate.nn`` and friends import on first access (PEP 562), keeping ``import striate`` fast."""
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name == "summary":
-        return importlib.import_module(".summary", __name__).summary
     raise AttributeError(f"module 'striate' has no attribute {name!r}")

@@ -139,7 +139,8 @@ def _train_parser(subparsers):
     p.add_argument("--lr", type=_positive_float, metavar="LR",
                    help=f"learning rate (the peak rate for onecycle); default per optimizer: {lrs}")
     p.add_argument("--momentum", type=_non_negative_float, metavar="M",
-                   help=f"momentum for sgd (Nesterov) and rmsprop (default {d['momentum']})")
+                   help="momentum for sgd (Nesterov) and rmsprop (default 0.9 for sgd, "
+                        "0 for rmsprop)")
     p.add_argument("--weight-decay", type=_non_negative_float, metavar="WD",
                    help=f"L2 penalty (decoupled for adamw) (default {d['weight_decay']})")
     p.add_argument("--schedule", choices=SCHEDULES,
@@ -152,11 +153,14 @@ def _train_parser(subparsers):
     p.add_argument("--seed", type=int, metavar="N",
                    help=f"random seed: initialization, shuffling, augmentation (default {d['seed']})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="random shifts of up to 2 pixels (default on)")
+                   help="data augmentation that keeps the label: random shifts of up to 2 "
+                        "pixels for digits, random horizontal flips for Fashion-MNIST "
+                        "(default on)")
     p.add_argument("--image-size", type=_positive_int, metavar="S",
                    help="resize images to SxS (default: the dataset's size)")
     p.add_argument("--limit", type=_positive_int, metavar="N",
-                   help="use only the first N training and N/4 test images (quick trials)")
+                   help="use only N training and N/4 test images, spread evenly over each "
+                        "split (quick trials)")
     _add_model_options(p)
     p.add_argument("--out", metavar="DIR",
                    help="output directory (default runs/MODEL-DATASET)")
@@ -201,7 +205,8 @@ def build_parser():
                    help="which split (default test)")
     p.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
                    help="images per batch (default 256)")
-    p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N images")
+    p.add_argument("--limit", type=_positive_int, metavar="N",
+                   help="only N images, spread evenly over the split")
     p.add_argument("--plot", metavar="PNG",
                    help="where to write the confusion matrix (default: "
                         "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
@@ -279,6 +284,17 @@ def _percent(value):
     return f"{100.0 * value:.2f}%"
 
 
+def _probability(value):
+    """A percentage that never rounds a near-certainty to "100.00%" or a tiny
+    chance to "0.00%"."""
+    text = _percent(value)
+    if text == "100.00%" and value < 1.0:
+        return ">99.99%"
+    if text == "0.00%" and value > 0.0:
+        return "<0.01%"
+    return text
+
+
 # --------------------------------------------------------------------------- train
 
 #: Settings that may differ from the stored ones on --resume.
@@ -336,7 +352,7 @@ def _resume_config(args, explicit):
 
 
 def cmd_train(args):
-    from .train.run import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
+    from .train.run import DEFAULT_LR, DEFAULTS, augmentation, default_out_dir, prepare_run
     from .train.trainer import CURVE_FILE, METRICS_FILE, NonFiniteLossError, Trainer
 
     explicit = _explicit_config(args)
@@ -374,14 +390,19 @@ def cmd_train(args):
           f"{len(run.test_set):,} test images, {len(run.classes)} classes, input "
           f"{'x'.join(map(str, run.input_shape))}), {config['epochs']} epochs, "
           f"{config['optimizer']} lr {lr:g}, schedule {config['schedule']}, batch "
-          f"{config['batch_size']}, seed {config['seed']}")
+          f"{config['batch_size']}, augment {augmentation(config) or 'none'}, seed {config['seed']}")
     start = time.perf_counter()
     try:
         trainer.fit(config["epochs"], stop_after=args.stop_after)
-    except NonFiniteLossError as error:
+    except (NonFiniteLossError, KeyboardInterrupt) as error:
         kept = (f"the checkpoint of epoch {trainer.epoch} in {trainer.checkpoint_path} is intact"
-                if trainer.epoch else "no checkpoint was written")
-        raise UsageError(f"{error}. {kept}") from None
+                if os.path.isdir(trainer.checkpoint_path) else "no checkpoint was written")
+        if isinstance(error, KeyboardInterrupt):
+            print(f"\nstriate train: interrupted during epoch {trainer.epoch + 1}; {kept}"
+                  + (f"; continue with striate train --resume {out}" if trainer.epoch else ""),
+                  file=sys.stderr)
+            return 130
+        raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
     last = trainer.history[-1] if trainer.history else {}
     if "test_acc" in last:
@@ -402,9 +423,9 @@ def cmd_train(args):
 def _evaluation_loader(checkpoint, args):
     from .backend import xp
     from .data import DataLoader
-    from .data import transforms as T
     from .data.dataset import Subset
     from .data.datasets import load_dataset
+    from .train.run import build_transforms, spread_indices
 
     meta = checkpoint.meta
     name = args.dataset or meta.get("dataset")
@@ -413,7 +434,7 @@ def _evaluation_loader(checkpoint, args):
                          "pass --dataset")
     dataset = load_dataset(name, args.split, data_dir=args.data_dir, download=args.download)
     if args.limit:
-        dataset = Subset(dataset, xp.arange(min(args.limit, len(dataset))))
+        dataset = Subset(dataset, spread_indices(len(dataset), args.limit))
     classes = meta.get("classes") or []
     if classes and len(dataset.classes) != len(classes):
         raise UsageError(f"dataset {name!r} has {len(dataset.classes)} classes but the model was "
@@ -423,14 +444,9 @@ def _evaluation_loader(checkpoint, args):
     if image_shape[0] != channels:
         raise UsageError(f"dataset {name!r} has {image_shape[0]}-channel images but the model "
                          f"takes {channels} channels")
-    steps = [T.ToFloat()]
-    if image_shape[1:] != (height, width):
-        steps.append(T.Resize((height, width)))
-    norm = meta.get("normalization")
-    if norm:
-        steps.append(T.Normalize(norm["mean"], norm["std"]))
-    return name, dataset, DataLoader(dataset, batch_size=args.batch_size,
-                                     transform=T.Compose(steps))
+    transform = build_transforms(meta.get("normalization") or {"mean": [0.0], "std": [1.0]},
+                                 False, (height, width), image_shape[1:])
+    return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
 
 
 def cmd_evaluate(args):
@@ -492,7 +508,7 @@ def cmd_predict(args):
     k = min(args.top, probabilities.shape[1])
     for path, row in zip(args.images, probabilities):
         best = xp.argsort(-row, kind="stable")[:k]
-        print(f"{path}: " + ", ".join(f"{classes[i]} {_percent(row[i])}" for i in best))
+        print(f"{path}: " + ", ".join(f"{classes[i]} {_probability(row[i])}" for i in best))
     return 0
 
 
@@ -524,9 +540,10 @@ def cmd_models(args):
 
     for name in models.list_models():
         factory = get_model_factory(name)
-        options = [p for p in inspect.signature(factory).parameters
-                   if p not in ("num_classes", "in_channels")]
-        doc = (inspect.getdoc(factory) or "").split("\n")[0]
+        parameters = inspect.signature(factory).parameters.values()
+        options = [p.name for p in parameters if p.name not in ("num_classes", "in_channels")
+                   and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        doc = " ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split())
         print(f"{name:<20} {doc}")
         if options:
             print(f"{'':<20} options: {', '.join(options)}")
@@ -570,6 +587,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nstriate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `striate evaluate ... | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # noqa: BLE001 - the whole point: no traceback for users
         if debug:
             raise

@@ -374,10 +374,11 @@ def summary(model, input_shape=None, depth=3, batch_size=1, dtype=xp.float32):
         handles.append(module.register_forward_pre_hook(recorder.pre_hook))
         handles.append(module.register_forward_hook(recorder.hook))
     was_training = model.training
-    generator = xp.random.default_rng(0)  # not striate's generator: a summary must not
+    # A generator of its own: a summary must not change the random state of a training run.
+    generator = xp.random.default_rng(0)
     x = Tensor(generator.standard_normal((batch_size,) + input_shape).astype(dtype))
-    nd = len(input_shape) - 1             # change the random state of a training run
-    recorder.record(x, (1,) * nd, (1,) * nd)
+    spatial_dims = len(input_shape) - 1
+    recorder.record(x, (1,) * spatial_dims, (1,) * spatial_dims)  # a pixel sees itself
     try:
         model.eval()
         with no_grad():

@@ -253,4 +253,5 @@ def test_saved_model_gives_identical_predictions_in_a_new_process(tmp_path):
                     str(tmp_path / "out.npy")], check=True, timeout=120)
     got = np.load(tmp_path / "out.npy", allow_pickle=False)
     assert got.dtype == expected.dtype
-    assert np.array_equal(got, expected)  # bit-identical, not merely close
+    # Bit-identical, not merely close: same weights, same code, same arithmetic.
+    assert np.array_equal(got, expected), f"max |difference| {np.abs(got - expected).max()}"

@@ -241,7 +241,7 @@ def test_predict_a_drawn_seven(capsys, trained_run, tmp_path):
         top = line.split(": ", 1)[1].split(", ")
         assert len(top) == 3
         assert top[0].startswith("7 "), line
-        probabilities = [float(t.split()[1].rstrip("%")) for t in top]
+        probabilities = [float(t.split()[1].strip("<>%")) for t in top]
         assert probabilities == sorted(probabilities, reverse=True)
 
 
@@ -275,3 +275,23 @@ def test_summary_command(capsys):
     code, out, err = run(capsys, "summary", "lenet5", "--input-shape", "1,28,28")
     assert code == 0, err
     assert "Conv2d" in out and "Linear" in out
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "I;16", "CMYK"])
+def test_prepare_image_takes_any_mode_and_size(tmp_path, mode):
+    from striate.train.images import load_image, prepare_image
+
+    draw_seven(tmp_path / "seven.png", size=(61, 97))
+    image = Image.open(tmp_path / "seven.png").convert(mode)
+    path = tmp_path / ("seven.tif" if mode in ("CMYK", "I;16") else "seven.png")
+    image.save(path)
+    array = prepare_image(load_image(path), (1, 28, 28), mean=[0.1], std=[0.3], framing="digits")
+    assert array.shape == (1, 28, 28) and array.dtype == np.float32
+    raw = array * 0.3 + 0.1  # undo the normalization
+    # Inverted to light-on-dark: a black border and bright ink, centred like MNIST.
+    assert np.allclose(raw[0, :2], 0, atol=1e-6) and np.allclose(raw[0, :, :2], 0, atol=1e-6)
+    assert raw.max() > 0.9
+    rows, cols = np.nonzero(raw[0] > 0.5)
+    assert rows.max() - rows.min() + 1 <= 21 and abs(rows.mean() - 14) < 3
+    three = prepare_image(load_image(path), (3, 32, 32), framing="resize")
+    assert three.shape == (3, 32, 32)

@@ -82,9 +82,10 @@ def test_unknown_model_names_the_available_ones():
         models.create("resnet19")
 
 
-def test_unknown_option_is_a_clear_error():
-    with pytest.raises(TypeError, match="lenet5"):
-        models.create("lenet5", colour=True)
+@pytest.mark.parametrize("name", ["lenet5", "vgg11", "resnet18", "densenet121"])
+def test_unknown_option_is_a_clear_error(name):
+    with pytest.raises(TypeError, match=f"model '{name}' does not accept.*colour"):
+        models.create(name, colour=True)
 
 
 def test_register_model_rejects_a_second_model_of_the_same_name():

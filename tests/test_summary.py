@@ -13,7 +13,8 @@ from striate.summary import summary, summary_main
 
 
 def leaves(result, *types):
-    return [layer for layer in result.layers if layer.is_leaf and (not types or layer.type in types)]
+    return [layer for layer in result.layers
+            if layer.is_leaf and (not types or layer.type in types)]
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_summary_errors_are_clear():
     with pytest.raises(ValueError, match="input_shape"):
         summary(nn.Sequential(nn.Linear(3, 2)))
     model = models.create("lenet5")
-    with pytest.raises(RuntimeError, match=r"summary: the forward pass of LeNet5 .*\(1, 3, 28, 28\)"):
+    with pytest.raises(RuntimeError, match=r"forward pass of LeNet5 .*\(1, 3, 28, 28\)"):
         summary(model, (3, 28, 28))
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 

@@ -86,7 +86,7 @@ def tiny_model():
                          nn.Linear(16, 3))
 
 
-def build(config, out_dir, seed=0):
+def build(config, out_dir, seed=0, plot=False):
     striate.manual_seed(seed)
     images, labels = tiny_data()
     train = DataLoader(TensorDataset(images[:96], labels[:96]), batch_size=16, shuffle=True,
@@ -105,7 +105,7 @@ def build(config, out_dir, seed=0):
         interval = "epoch"
     return Trainer(model, optimizer, train, test, scheduler=scheduler,
                    scheduler_interval=interval, out_dir=out_dir, progress=False, log=None,
-                   topk=2, meta={"title": "tiny"})
+                   topk=2, meta={"title": "tiny"}, plot=plot)
 
 
 def _without_times(records):
@@ -147,7 +147,7 @@ def test_resume_is_exact(tmp_path, config):
 
 
 def test_training_learns_and_writes_its_files(tmp_path):
-    trainer = build("adam-cosine", str(tmp_path))
+    trainer = build("adam-cosine", str(tmp_path), plot=True)
     history = trainer.fit(4)
     assert len(history) == 4
     assert history[-1]["test_acc"] >= 0.9  # the patches are easy to tell apart
@@ -187,11 +187,15 @@ def test_nan_guard_catches_divergence(tmp_path):
     images, labels = tiny_data(64)
     striate.manual_seed(0)
     model = tiny_model()
-    trainer = Trainer(model, optim.SGD(model.parameters(), lr=1e12),
-                      DataLoader(TensorDataset(images * 1e3, labels), batch_size=16),
-                      progress=False, log=None)
-    with pytest.raises(NonFiniteLossError, match=r"at epoch \d+, batch \d+ .*lower learning rate"):
+    loader = DataLoader(TensorDataset(images * 1e3, labels), batch_size=16)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=1e12), loader, loader,
+                      out_dir=str(tmp_path), progress=False, log=None)
+    with pytest.raises(NonFiniteLossError, match=r"(?s)(nan|inf).*epoch \d+.*lower learning rate"):
         trainer.fit(20)
+    if os.path.exists(tmp_path / "checkpoint"):  # only finite weights are ever saved
+        weights = load_checkpoint(tmp_path).model_state
+        assert all(np.isfinite(w).all() for w in weights.values())
+        assert all(np.isfinite(r["test_loss"]) for r in read_metrics(tmp_path / "metrics.jsonl"))
 
 
 def test_progress_bar_runs(tmp_path, capsys):

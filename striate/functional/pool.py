@@ -29,7 +29,8 @@ class MaxPool(Function):
     wins (DeZero padded with 0, wrong for windows of negative values).
 
     ``pads`` are (before, after) pairs, already extended for ceil mode.
-    Differs from PyTorch only for NaN inputs: a NaN wins only where it comes first.
+    With NaN inputs the output is NaN, as in PyTorch, but the gradient is not
+    routed to the NaN (PyTorch routes it there).
     """
 
     def __init__(self, kernel, stride, pads, dilation, out_spatial):
@@ -42,15 +43,19 @@ class MaxPool(Function):
     def forward(self, x):
         padded = pad(x, self.pads, value=-xp.inf)
         index_type = xp.uint8 if math.prod(self.kernel) <= 256 else xp.int32
-        best = winner = None
+        best = winner = better = None
         for k, (_, where) in self.offsets():
             values = padded[where]
             if best is None:
                 best, winner = values.copy(), xp.zeros(values.shape, dtype=index_type)
+                better = xp.empty(values.shape, dtype=xp.bool_)
                 continue
-            better = values > best  # strict: on a tie the first offset wins, as in PyTorch
-            xp.copyto(best, values, where=better)
-            xp.copyto(winner, k, where=better)
+            # Strict >: on a tie the first offset wins, as in PyTorch. Offsets come in
+            # increasing k, so the winner is the largest k that beat the running max:
+            # arithmetic instead of masked copies, which measured 5x slower.
+            xp.greater(values, best, out=better)
+            xp.maximum(best, values, out=best)
+            xp.maximum(winner, better.astype(index_type) * index_type(k), out=winner)
         self.winner, self.padded_shape = winner, padded.shape
         return best
 
@@ -59,9 +64,8 @@ class MaxPool(Function):
         # its winning input alone (d max / d x_i is 1 for the winner, 0 for the
         # rest); where overlapping windows share a winner, the gradients add.
         grad_padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
-        zero = xp.zeros((), dtype=grad.dtype)
         for k, (_, where) in self.offsets():
-            grad_padded[where] += xp.where(self.winner == k, grad, zero)
+            grad_padded[where] += grad * (self.winner == k)
         return xp.ascontiguousarray(crop(grad_padded, self.pads))
 
 

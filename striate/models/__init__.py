@@ -15,7 +15,8 @@ from .registry import create, list_models, register_model  # noqa: F401
 from .lenet import lenet5, lenet5_classic  # noqa: F401,E402
 from .alexnet import alexnet, alexnet_original  # noqa: F401,E402
 from .zfnet import zfnet  # noqa: F401,E402
-from .vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn  # noqa: F401,E402
+from .vgg import (vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,  # noqa: F401,E402
+                  vgg19_bn)
 from .googlenet import googlenet  # noqa: F401,E402
 from .resnet import resnet18, resnet34, resnet50, resnet101, resnet152  # noqa: F401,E402
 from .xception import xception  # noqa: F401,E402

@@ -88,20 +88,21 @@ class AlexNetOriginal(nn.Module):
 
     def __init__(self, num_classes=1000, in_channels=3, dropout=0.5, groups=1, width=1.0):
         super().__init__()
+
         def c(channels):  # scaled, and still divisible by the groups
             return groups * scale_width(channels // groups, width)
 
         self.input_shape = (in_channels, 227, 227)
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c(96), kernel_size=11, stride=4),              # conv1 -> 55x55x96
+            nn.Conv2d(in_channels, c(96), kernel_size=11, stride=4),            # conv1 -> 55x55x96
             nn.ReLU(),
             paper_lrn(),
-            nn.MaxPool2d(kernel_size=3, stride=2),                                # -> 27x27x96
-            nn.Conv2d(c(96), c(256), kernel_size=5, padding=2, groups=groups),    # conv2 -> 27x27x256
+            nn.MaxPool2d(kernel_size=3, stride=2),                              # -> 27x27x96
+            nn.Conv2d(c(96), c(256), kernel_size=5, padding=2, groups=groups),  # conv2 -> 27x27x256
             nn.ReLU(),
             paper_lrn(),
-            nn.MaxPool2d(kernel_size=3, stride=2),                                # -> 13x13x256
-            *conv3_to_conv5(c, groups),                                           # -> 6x6x256
+            nn.MaxPool2d(kernel_size=3, stride=2),                              # -> 13x13x256
+            *conv3_to_conv5(c, groups),                                         # -> 6x6x256
         )
         self.classifier = classifier_head(c(256) * 6 * 6, c(4096), num_classes, dropout)
 
@@ -131,7 +132,7 @@ def paper_lrn():
 
 
 def classifier_head(in_features, hidden, num_classes, dropout):
-    """AlexNet's (and VGG's) three fully connected layers, dropout before the first two."""
+    """AlexNet's (and ZFNet's) three fully connected layers, dropout before the first two."""
     return nn.Sequential(
         nn.Dropout(p=dropout),
         nn.Linear(in_features, hidden),        # fc6

@@ -15,13 +15,6 @@ def scale_width(channels, width):
     return max(1, int(round(channels * width)))
 
 
-def check_input_size(model_name, input_size, smallest):
-    """A clear error when an input is too small for a network's downsampling."""
-    if input_size < smallest:
-        raise ValueError(f"{model_name}: input size {input_size} is too small; it needs at "
-                         f"least {smallest}x{smallest} pixels")
-
-
 def he_init(model, mode="fan_out"):
     """torchvision's initialization of convolutional networks: He normal
     convolution weights (He et al. 2015; ``mode="fan_out"`` keeps the gradients'

@@ -129,6 +129,7 @@ class DenseNet(nn.Module):
 
 def _densenet(growth_rate, block_config, num_init_features, num_classes=1000, in_channels=3,
               width=1.0, small_input=False, drop_rate=0.0, bn_size=4):
+    """The one builder behind the three public factories."""
     return DenseNet(scale_width(growth_rate, width), block_config,
                     scale_width(num_init_features, width), bn_size, drop_rate, num_classes,
                     in_channels, small_input)

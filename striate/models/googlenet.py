@@ -184,6 +184,7 @@ class GoogLeNet(nn.Module):
 def googlenet(num_classes=1000, in_channels=3, aux_logits=False, width=1.0, small_input=False,
               dropout=0.2, init_weights=True):
     """GoogLeNet (Inception v1), torchvision's layout: 6,624,904 parameters without
-    the auxiliary heads (``aux_logits=True`` adds them: 13,004,888)."""
+    the auxiliary heads (``aux_logits=True`` adds them: 13,004,888; torchvision's
+    ``googlenet()`` builds them by default, so load its checkpoints with that)."""
     return GoogLeNet(num_classes, in_channels, aux_logits, dropout, width=width,
                      small_input=small_input, init_weights=init_weights)

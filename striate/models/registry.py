@@ -58,4 +58,9 @@ def create(name, **kwargs):
     except TypeError as error:
         raise TypeError(f"model {name!r} does not accept these options ({error}); "
                         f"it takes: {', '.join(signature.parameters)}") from None
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except TypeError as error:  # a factory passing **kwargs on to its family's builder
+        if "unexpected keyword argument" not in str(error):
+            raise
+        raise TypeError(f"model {name!r} does not accept the option: {error}") from None

@@ -152,6 +152,7 @@ class ResNet(nn.Module):
 
 def _resnet(block, layers, num_classes=1000, in_channels=3, width=1.0, small_input=False,
             zero_init_residual=False):
+    """The one builder behind the five public factories."""
     return ResNet(block, layers, num_classes, in_channels, width, small_input, zero_init_residual)
 
 

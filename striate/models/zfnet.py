@@ -21,7 +21,9 @@ from .registry import register_model
 
 
 class ZFNet(nn.Module):
-    """ZFNet: ``features`` then ``classifier``. Input (N, in_channels, 224, 224) -> (N, num_classes).
+    """ZFNet: ``features`` then ``classifier``.
+
+    Input (N, in_channels, 224, 224) -> (N, num_classes).
 
     Where this differs from the paper: the paper gives no paddings; the ones
     here (1 for conv1 and the first two pools, 1 for conv3-5) are those that

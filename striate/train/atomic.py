@@ -11,7 +11,16 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["atomic_path", "fsync_dir", "fsync_file"]
+__all__ = ["atomic_path", "fsync_dir", "fsync_file", "default_permissions"]
+
+
+def default_permissions(path):
+    """Give ``path`` the permissions a plain ``open()``/``mkdir()`` would have:
+    ``tempfile`` makes private (0600/0700) files and directories, which would
+    surprise a user sharing a run directory."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
 
 
 def fsync_file(path):
@@ -49,6 +58,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        default_permissions(tmp)
         fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:

@@ -37,7 +37,7 @@ from .. import backend
 from ..autograd import Tensor
 from ..backend import xp
 from ..random import get_rng_state
-from .atomic import fsync_dir, fsync_file
+from .atomic import default_permissions, fsync_dir, fsync_file
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "resolve_checkpoint", "flatten_state", "unflatten_state"]
@@ -181,7 +181,9 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch, meta=
         with open(os.path.join(tmp, JSON_FILE), "w", encoding="utf-8") as f:
             f.write(text)
         for name in (MODEL_FILE, STATE_FILE, JSON_FILE):
+            default_permissions(os.path.join(tmp, name))
             fsync_file(os.path.join(tmp, name))
+        default_permissions(tmp)
         fsync_dir(tmp)
         _swap_into_place(tmp, path)
     except BaseException:

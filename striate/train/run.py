@@ -13,11 +13,14 @@ import os
 
 from ..backend import xp
 
-__all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "DATASET_FRAMING", "default_out_dir",
-           "channel_stats", "prepare_run", "Run"]
+__all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
+           "DATASET_FRAMING", "default_out_dir", "channel_stats", "spread_indices",
+           "augmentation", "build_transforms", "prepare_run", "Run"]
 
 #: The defaults of ``striate train``: LeNet-5 on the embedded digits, tuned to
-#: pass 97% test accuracy in well under 3 minutes on a 2-core CPU.
+#: pass 97% test accuracy in well under 3 minutes on a 2-core CPU (measured
+#: with seed 0: 8 epochs 97.6%, 10 epochs 98.0-98.3%, 15 epochs 98.4%; 10
+#: epochs take about 17 s on an idle 2-core machine).
 DEFAULTS = {
     "model": "lenet5",
     "model_args": {},
@@ -26,7 +29,7 @@ DEFAULTS = {
     "batch_size": 64,
     "optimizer": "sgd",
     "lr": None,            # None: the optimizer's default below
-    "momentum": 0.9,
+    "momentum": None,      # None: 0.9 for SGD, 0 for RMSprop (PyTorch's default)
     "weight_decay": 5e-4,
     "schedule": "onecycle",
     "warmup": 0,
@@ -39,6 +42,12 @@ DEFAULTS = {
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
 SCHEDULES = ("none", "step", "cosine", "onecycle")
+
+#: Label-preserving augmentations: digits may shift but not mirror (a
+#: mirrored 2 is no digit); clothes may mirror (a mirrored shoe is a shoe).
+AUGMENTATIONS = ("shift", "flip")
+DATASET_AUGMENTATION = {"digits": "shift", "mnist": "shift", "kmnist": "shift",
+                        "fashion-mnist": "flip"}
 
 #: How ``striate predict`` frames a picture for models trained on each dataset
 #: (see :mod:`striate.train.images`).
@@ -73,9 +82,16 @@ def _load_split(config, split, data_dir, download):
     dataset = load_dataset(config["dataset"], split, data_dir=data_dir, download=download)
     limit = config.get("limit")
     if limit:
-        keep = limit if split == "train" else max(1, limit // 4)
-        dataset = Subset(dataset, xp.arange(min(keep, len(dataset))))
+        dataset = Subset(dataset, spread_indices(len(dataset), limit if split == "train"
+                                                 else max(1, limit // 4)))
     return dataset
+
+
+def spread_indices(length, keep):
+    """``keep`` indices spread evenly over ``range(length)``: a subset that
+    covers every class even when a dataset is stored sorted by class."""
+    keep = min(keep, length)
+    return (xp.arange(keep) * length) // keep
 
 
 def _images(dataset):
@@ -83,16 +99,31 @@ def _images(dataset):
     return dataset.gather(xp.arange(len(dataset)))[0]
 
 
-def _transforms(normalization, augment, size, native_size):
+def augmentation(config):
+    """The augmentation ``config`` asks for: its dataset's (see
+    :data:`DATASET_AUGMENTATION`, shifts for unknown ones) when ``augment`` is
+    True, none when False."""
+    if not config["augment"]:
+        return None
+    return DATASET_AUGMENTATION.get(config["dataset"], "shift")
+
+
+def build_transforms(normalization, augment, size, native_size):
+    """The batch transform: resize to ``size`` if it differs from the data's
+    ``native_size``, then the ``augment`` one of :data:`AUGMENTATIONS` (or
+    none for False/None), scale to [0, 1], normalize."""
     from ..data import transforms as T
 
     steps = []
     if size != native_size:
         steps += [T.ToFloat(), T.Resize(size)]
-    if augment:
+    if augment == "shift":
         # Shifts of up to 2 pixels (1/14 of a 28-pixel side): the classic MNIST augmentation.
-        pad = max(1, round(size[0] / 14))
-        steps.append(T.RandomCrop(size, padding=pad))
+        steps.append(T.RandomCrop(size, padding=max(1, round(size[0] / 14))))
+    elif augment == "flip":
+        steps.append(T.RandomHorizontalFlip())
+    elif augment:
+        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
     steps += [T.ToFloat(), T.Normalize(normalization["mean"], normalization["std"])]
     return T.Compose(steps)
 
@@ -103,15 +134,17 @@ def build_optimizer(config, parameters):
     name, lr = config["optimizer"], config["lr"]
     lr = DEFAULT_LR[name] if lr is None else lr
     wd = config["weight_decay"]
+    momentum = config["momentum"]
     if name == "sgd":
-        return optim.SGD(parameters, lr=lr, momentum=config["momentum"], weight_decay=wd,
-                         nesterov=config["momentum"] > 0)
+        momentum = 0.9 if momentum is None else momentum
+        return optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=wd,
+                         nesterov=momentum > 0)
     if name == "adam":
         return optim.Adam(parameters, lr=lr, weight_decay=wd)
     if name == "adamw":
         return optim.AdamW(parameters, lr=lr, weight_decay=wd)
     if name == "rmsprop":
-        return optim.RMSprop(parameters, lr=lr, momentum=config["momentum"], weight_decay=wd)
+        return optim.RMSprop(parameters, lr=lr, momentum=momentum or 0.0, weight_decay=wd)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
@@ -204,11 +237,12 @@ def prepare_run(config, data_dir=None, download=False, normalization=None):
     if normalization is None:
         mean, std = channel_stats(images)
         normalization = {"mean": mean, "std": std}
+    native = (height, width)
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
-                              transform=_transforms(normalization, config["augment"], size,
-                                                    (height, width)))
+                              transform=build_transforms(normalization, augmentation(config),
+                                                         size, native))
     test_loader = DataLoader(test_set, batch_size=max(256, config["batch_size"]),
-                             transform=_transforms(normalization, False, size, (height, width)))
+                             transform=build_transforms(normalization, False, size, native))
 
     kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels))
     model = models.create(config["model"], **kwargs)

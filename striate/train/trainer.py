@@ -77,12 +77,13 @@ class Trainer:
             kwargs, dataset, class names, normalization, configuration), so that
             evaluation and prediction can rebuild everything from it.
         progress: show tqdm bars; None (default) shows them when stderr is a terminal.
+        plot: redraw ``learning_curve.png`` after every epoch (default True).
         log: called with one line of text per epoch (default ``print``); None is silent.
     """
 
     def __init__(self, model, optimizer, train_loader, test_loader=None, *, loss_fn=None,
                  scheduler=None, scheduler_interval="epoch", num_classes=None, topk=5,
-                 out_dir=None, meta=None, progress=None, log=print):
+                 out_dir=None, meta=None, progress=None, plot=True, log=print):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', "
                              f"got {scheduler_interval!r}")
@@ -93,6 +94,7 @@ class Trainer:
         self.num_classes, self.topk = num_classes, topk
         self.out_dir, self.meta = out_dir, dict(meta or {})
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.plot = plot
         self.log = log or (lambda line: None)
         self.epoch = 0  # completed epochs
         self.history = []
@@ -158,6 +160,15 @@ class Trainer:
                                     refresh=False)
         return metrics
 
+    def _check_weights(self, epoch):
+        """The loss guard sees a bad step one batch late; the last step of an
+        epoch is checked here, before anything is evaluated or saved."""
+        for name, param in self.model.named_parameters():
+            if not xp.isfinite(param.data).all():
+                raise NonFiniteLossError(
+                    f"the weights of {name} became NaN or infinite at the end of epoch {epoch} "
+                    f"(learning rate {self._lr()}); training stopped. Try a lower learning rate")
+
     def evaluate(self, loader=None):
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
         metrics = evaluate(self.model, self.test_loader if loader is None else loader,
@@ -181,10 +192,17 @@ class Trainer:
             lr = self._lr()
             start = time.perf_counter()
             train = self.train_epoch(epoch)
+            self._check_weights(epoch)
             record = {"epoch": epoch, "lr": lr}
             record.update(train.summary("train"))
             if self.test_loader is not None:
-                test = self.evaluate()
+                with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    test = self.evaluate()
+                if not math.isfinite(test.loss):
+                    raise NonFiniteLossError(
+                        f"the test loss became {test.loss} after epoch {epoch} (the training "
+                        f"loss was {train.loss:.4g}, learning rate {self._lr()}); training "
+                        "stopped. Try a lower learning rate")
                 record.update(test.summary("test"))
                 record["test_confusion"] = test.matrix.tolist()
             if self.scheduler is not None and self.scheduler_interval == "epoch":
@@ -211,8 +229,9 @@ class Trainer:
     def _write_outputs(self, record):
         os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
         self._metrics_log.append(record)
-        plot_learning_curve(self._metrics_log.records(), os.path.join(self.out_dir, CURVE_FILE),
-                            title=self.meta.get("title"))
+        if self.plot:
+            plot_learning_curve(self._metrics_log.records(),
+                                os.path.join(self.out_dir, CURVE_FILE), title=self.meta.get("title"))
         self.save()
 
     # ------------------------------------------------------------------ checkpoints
