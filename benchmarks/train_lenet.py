@@ -32,9 +32,9 @@ def _parse():
 
 
 ARGS = _parse() if __name__ == "__main__" else None
-if ARGS is not None:  # BLAS reads its thread count when NumPy is first imported
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+if ARGS is not None:
+    from threads import pin_threads
+    pin_threads(ARGS.threads)  # before NumPy loads: BLAS reads the count then
 
 import numpy as np  # noqa: E402
 
