@@ -4,7 +4,7 @@ import builtins
 
 from ..autograd import Function, Tensor
 from ..backend import xp
-from .math import normalize_dims
+from .math import normalize_dims, sum_to
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
            "cat", "concatenate", "stack", "pad"]
@@ -49,7 +49,6 @@ class BroadcastTo(Function):
         return xp.broadcast_to(x, self.shape)
 
     def backward(self, g):
-        from .math import sum_to
         return sum_to(g, self.input_shape)
 
 
