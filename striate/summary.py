@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from .autograd import Tensor, no_grad
 from .backend import xp
 
-__all__ = ["summary", "ModelSummary", "LayerInfo", "summary_main"]
+__all__ = ["summary", "ModelSummary", "LayerInfo"]
 
 
 @dataclass
@@ -404,11 +404,3 @@ def summary(model, input_shape=None, depth=3, batch_size=1, dtype=xp.float32):
         buffer_bytes=sum(b.data.nbytes for b in model.buffers()),
     )
 
-
-def summary_main(model_name, input_shape=None, depth=3, **model_kwargs):
-    """What ``striate summary MODEL`` prints: build ``model_name`` from the registry
-    (with ``model_kwargs`` such as ``num_classes``, ``width``, ``small_input``)
-    and return its summary table as a string."""
-    from . import models
-    model = models.create(model_name, **model_kwargs)
-    return str(summary(model, input_shape, depth=depth))

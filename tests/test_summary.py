@@ -9,7 +9,8 @@ import pytest
 import striate
 import striate.models as models
 from striate import nn
-from striate.summary import summary, summary_main
+from striate.cli import main as cli_main
+from striate.summary import summary
 
 
 def leaves(result, *types):
@@ -198,12 +199,13 @@ def test_summary_errors_are_clear():
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
-def test_structured_data_and_command_line_entry():
+def test_structured_data_and_command_line_entry(capsys):
     result = summary(models.create("lenet5"))
     data = json.loads(json.dumps(result.to_dict()))
     assert data["total_params"] == 61_706
     assert data["layers"][0]["type"] == "LeNet5"
-    text = summary_main("lenet5", depth=1, num_classes=3)
+    assert cli_main(["summary", "lenet5", "--depth", "1", "--num-classes", "3"]) == 0
+    text = capsys.readouterr().out
     assert text.splitlines()[3].startswith("LeNet5") and "[1, 3]" in text
     assert "features (Sequential)" in text and "0 (Conv2d)" not in text
 

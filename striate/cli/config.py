@@ -50,7 +50,7 @@ DATASET_AUGMENTATION = {"digits": "shift", "mnist": "shift", "kmnist": "shift",
                         "fashion-mnist": "flip"}
 
 #: How ``striate predict`` frames a picture for models trained on each dataset
-#: (see :mod:`striate.train.images`).
+#: (see :mod:`striate.cli.images`).
 DATASET_FRAMING = {"digits": "digits", "mnist": "digits", "kmnist": "digits",
                    "fashion-mnist": "fit"}
 

@@ -1,0 +1,87 @@
+"""``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
+PNG of a trained model on a dataset split."""
+import os
+
+from .common import UsageError, add_data_options, percent, positive_int, run_dir
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="accuracy, per-class accuracy and a confusion matrix of a checkpoint",
+        description="Evaluate a trained model on a dataset split: loss, top-1/top-5 accuracy, "
+                    "per-class accuracy, and a confusion-matrix PNG.")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT_DIR",
+                        help="a run directory (runs/lenet5-digits) or its checkpoint/ directory")
+    parser.add_argument("--dataset",
+                        help="dataset to evaluate on (default: the one it was trained on)")
+    parser.add_argument("--split", choices=("test", "train"), default="test",
+                        help="which split (default test)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, metavar="N",
+                        help="images per batch (default 256)")
+    parser.add_argument("--limit", type=positive_int, metavar="N",
+                        help="only N images, spread evenly over the split")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="where to write the confusion matrix (default: "
+                             "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
+    add_data_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def _evaluation_loader(checkpoint, args):
+    from ..backend import xp
+    from ..data import DataLoader
+    from ..data.dataset import Subset
+    from ..data.datasets import load_dataset
+    from .config import build_transforms, spread_indices
+
+    meta = checkpoint.meta
+    name = args.dataset or meta.get("dataset")
+    if not name:
+        raise UsageError(f"{checkpoint.path} does not say which dataset it was trained on; "
+                         "pass --dataset")
+    dataset = load_dataset(name, args.split, data_dir=args.data_dir, download=args.download)
+    if args.limit:
+        dataset = Subset(dataset, spread_indices(len(dataset), args.limit))
+    classes = meta.get("classes") or []
+    if classes and len(dataset.classes) != len(classes):
+        raise UsageError(f"dataset {name!r} has {len(dataset.classes)} classes but the model was "
+                         f"trained on {len(classes)} ({meta.get('dataset')})")
+    channels, height, width = meta["input_shape"]
+    image_shape = tuple(dataset.gather(xp.arange(1))[0].shape[1:])
+    if image_shape[0] != channels:
+        raise UsageError(f"dataset {name!r} has {image_shape[0]}-channel images but the model "
+                         f"takes {channels} channels")
+    transform = build_transforms(meta.get("normalization") or {"mean": [0.0], "std": [1.0]},
+                                 False, (height, width), image_shape[1:])
+    return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
+
+
+def run(args):
+    from ..train.checkpoint import load_checkpoint
+    from ..train.metrics import per_class_accuracy
+    from ..train.plots import plot_confusion_matrix
+    from ..train.trainer import evaluate
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = checkpoint.build_model()
+    name, dataset, loader = _evaluation_loader(checkpoint, args)
+    metrics = evaluate(model, loader, num_classes=len(dataset.classes))
+    classes = checkpoint.meta.get("classes") or dataset.classes
+    model_name = checkpoint.meta.get("model", {}).get("name", "model")
+    print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
+          f"{metrics.count:,} images")
+    print(f"accuracy {percent(metrics.accuracy)}  top-{metrics.k} "
+          f"{percent(metrics.topk_accuracy)}  loss {metrics.loss:.4f}")
+    print("per-class accuracy:")
+    width = max(len(str(c)) for c in classes)
+    recalls = per_class_accuracy(metrics.matrix)
+    for index, (cls, recall) in enumerate(zip(classes, recalls)):
+        row = metrics.matrix[index]
+        print(f"  {str(cls):<{width}}  {percent(recall):>7}  ({row[index]}/{row.sum()})")
+    plot = args.plot or os.path.join(run_dir(checkpoint.path),
+                                     f"confusion_matrix-{name}-{args.split}.png")
+    plot_confusion_matrix(metrics.matrix, classes, plot,
+                          title=f"{model_name} on {name} {args.split}: accuracy "
+                                f"{percent(metrics.accuracy)}")
+    print(f"confusion matrix: {plot}")
+    return 0

@@ -1,0 +1,196 @@
+"""``striate train``: train a model, evaluating after every epoch; ``--resume``
+continues a stopped run exactly where it stopped."""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
+                     non_negative_float, non_negative_int, percent, positive_float, positive_int,
+                     run_dir)
+
+
+def register(subparsers):
+    from .config import DEFAULT_LR, DEFAULTS, OPTIMIZERS, SCHEDULES
+
+    d = DEFAULTS
+    lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+    p = subparsers.add_parser(
+        "train", help="train a model (default: LeNet-5 on the embedded digits)",
+        description="Train a model on a dataset, evaluating on its test split after every "
+                    "epoch. Writes OUT/checkpoint/ (weights and training state), "
+                    "OUT/metrics.jsonl (one line per epoch) and OUT/learning_curve.png. "
+                    "With no options: LeNet-5 on 5,000 embedded MNIST digits, no download.")
+    p.add_argument("--model", help=f"model name, see `striate models` (default {d['model']})")
+    p.add_argument("--dataset", help=f"dataset name, see `striate datasets` (default "
+                                     f"{d['dataset']}: embedded, no download)")
+    p.add_argument("--epochs", type=positive_int, metavar="N",
+                   help=f"total number of epochs, counting those before a --resume "
+                        f"(default {d['epochs']})")
+    p.add_argument("--batch-size", type=positive_int, metavar="N",
+                   help=f"images per training batch (default {d['batch_size']})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d['optimizer']}")
+    p.add_argument("--lr", type=positive_float, metavar="LR",
+                   help=f"learning rate (the peak rate for onecycle); default per optimizer: {lrs}")
+    p.add_argument("--momentum", type=non_negative_float, metavar="M",
+                   help="momentum for sgd (Nesterov) and rmsprop (default 0.9 for sgd, "
+                        "0 for rmsprop)")
+    p.add_argument("--weight-decay", type=non_negative_float, metavar="WD",
+                   help=f"L2 penalty (decoupled for adamw) (default {d['weight_decay']})")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help=f"learning-rate schedule: none, step (/10 at 1/2 and 3/4 of the epochs), "
+                        f"cosine (to 0), onecycle (warm up then anneal, per batch) "
+                        f"(default {d['schedule']})")
+    p.add_argument("--warmup", type=non_negative_int, metavar="EPOCHS",
+                   help="epochs of linear learning-rate warm-up before step/cosine/none "
+                        f"(default {d['warmup']})")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help=f"random seed: initialization, shuffling, augmentation (default {d['seed']})")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="data augmentation that keeps the label: random shifts of up to 2 "
+                        "pixels for digits, random horizontal flips for Fashion-MNIST "
+                        "(default on)")
+    p.add_argument("--image-size", type=positive_int, metavar="S",
+                   help="resize images to SxS (default: the dataset's size)")
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="use only N training and N/4 test images, spread evenly over each "
+                        "split (quick trials)")
+    add_model_options(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default runs/MODEL-DATASET)")
+    p.add_argument("--resume", nargs="?", const="", metavar="DIR",
+                   help="continue the run in DIR (default: --out) exactly where it stopped, "
+                        "with its stored settings; --epochs may raise the total")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing run in the output directory")
+    p.add_argument("--stop-after", type=positive_int, metavar="N",
+                   help="stop after N epochs of this session (the schedule still spans "
+                        "--epochs); continue later with --resume")
+    add_data_options(p)
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are also off when stderr is not a terminal)")
+    # Defaults are None so that --resume can tell what was given; the help
+    # strings state the real defaults (from striate.train.run.DEFAULTS).
+    p.set_defaults(handler=run)
+
+
+
+#: Settings that may differ from the stored ones on --resume.
+_RESUME_MAY_CHANGE = ("epochs",)
+
+
+def _explicit_config(args):
+    """The configuration keys the user set on the command line."""
+    keys = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "momentum",
+            "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit")
+    explicit = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    kwargs = model_kwargs(args)
+    if kwargs:
+        explicit["model_args"] = kwargs
+    return explicit
+
+
+def _existing_run(out):
+    from ..train.checkpoint import resolve_checkpoint
+    from ..train.trainer import METRICS_FILE
+
+    return (resolve_checkpoint(out, must_exist=False) is not None
+            or os.path.exists(os.path.join(out, METRICS_FILE)))
+
+
+def _clear_run(out):
+    from ..train.trainer import CURVE_FILE, METRICS_FILE
+
+    for name in (METRICS_FILE, CURVE_FILE):
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            os.remove(path)
+    checkpoint = os.path.join(out, "checkpoint")
+    if os.path.isdir(checkpoint):
+        shutil.rmtree(checkpoint)
+
+
+def _resume_config(args, explicit):
+    from ..train.checkpoint import load_checkpoint
+    from .config import DEFAULTS, default_out_dir
+
+    path = args.resume or args.out or default_out_dir({**DEFAULTS, **explicit})
+    checkpoint = load_checkpoint(path)
+    config = dict(checkpoint.meta.get("config") or {})
+    if not config:
+        raise UsageError(f"{checkpoint.path} stores no training configuration; it cannot be resumed")
+    conflicts = [f"--{k.replace('_', '-')} {explicit[k]!r} (the run has {config.get(k)!r})"
+                 for k in explicit if k not in _RESUME_MAY_CHANGE and explicit[k] != config.get(k)]
+    if conflicts:
+        raise UsageError(f"cannot resume {checkpoint.path} with different settings: "
+                         f"{'; '.join(conflicts)}. Resume without them, or start a new run "
+                         "with --out")
+    config.update({k: explicit[k] for k in _RESUME_MAY_CHANGE if k in explicit})
+    return checkpoint, config, args.out or run_dir(checkpoint.path)
+
+
+def run(args):
+    from .config import DEFAULT_LR, DEFAULTS, augmentation, default_out_dir, prepare_run
+    from ..train.trainer import CURVE_FILE, METRICS_FILE, NonFiniteLossError, Trainer
+
+    explicit = _explicit_config(args)
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint, config, out = _resume_config(args, explicit)
+    else:
+        config = {**DEFAULTS, **explicit}
+        out = args.out or default_out_dir(config)
+        if _existing_run(out) and not args.overwrite:
+            raise UsageError(f"{out} already holds a training run; continue it with --resume, "
+                             "replace it with --overwrite, or choose another --out")
+    run = prepare_run(config, args.data_dir, args.download,
+                      normalization=checkpoint.meta.get("normalization") if checkpoint else None)
+    if checkpoint is not None and checkpoint.epoch >= config["epochs"]:
+        print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
+              "nothing to do (raise --epochs to train longer)")
+        return 0
+    if checkpoint is None and args.overwrite:
+        _clear_run(out)
+
+    trainer = Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
+                      scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out,
+                      meta=run.meta(), progress=False if args.no_progress else None)
+    if checkpoint is not None:
+        trainer.resume(checkpoint.path)
+        if checkpoint.meta.get("config", {}).get("epochs") != config["epochs"] and \
+                config["schedule"] != "none":
+            print(f"note: the {config['schedule']} schedule was built for "
+                  f"{checkpoint.meta['config']['epochs']} epochs and now spans "
+                  f"{config['epochs']}", file=sys.stderr)
+    lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
+    verb = f"resuming at epoch {trainer.epoch + 1}" if checkpoint else "training"
+    print(f"{verb}: {config['model']} on {config['dataset']} ({len(run.train_set):,} train / "
+          f"{len(run.test_set):,} test images, {len(run.classes)} classes, input "
+          f"{'x'.join(map(str, run.input_shape))}), {config['epochs']} epochs, "
+          f"{config['optimizer']} lr {lr:g}, schedule {config['schedule']}, batch "
+          f"{config['batch_size']}, augment {augmentation(config) or 'none'}, seed {config['seed']}")
+    start = time.perf_counter()
+    try:
+        trainer.fit(config["epochs"], stop_after=args.stop_after)
+    except (NonFiniteLossError, KeyboardInterrupt) as error:
+        kept = (f"the checkpoint of epoch {trainer.epoch} in {trainer.checkpoint_path} is intact"
+                if os.path.isdir(trainer.checkpoint_path) else "no checkpoint was written")
+        if isinstance(error, KeyboardInterrupt):
+            print(f"\nstriate train: interrupted during epoch {trainer.epoch + 1}; {kept}"
+                  + (f"; continue with striate train --resume {out}" if trainer.epoch else ""),
+                  file=sys.stderr)
+            return 130
+        raise UsageError(f"{error}; {kept}") from None
+    seconds = time.perf_counter() - start
+    last = trainer.history[-1] if trainer.history else {}
+    if "test_acc" in last:
+        print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
+              f"({seconds:.1f} s)")
+    print(f"checkpoint:     {trainer.checkpoint_path}")
+    print(f"metrics log:    {os.path.join(out, METRICS_FILE)}")
+    print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
+    if trainer.epoch < config["epochs"]:
+        print(f"stopped after epoch {trainer.epoch} of {config['epochs']}; continue with "
+              f"striate train --resume {out}")
+    return 0
