@@ -77,15 +77,20 @@ OPTIMIZERS = {
     "sgd_nesterov": lambda m, p: m.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
     "sgd_weight_decay": lambda m, p: m.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.1),
     "sgd_maximize": lambda m, p: m.SGD(p, lr=0.01, momentum=0.5, maximize=True),
+    "sgd_maximize_decay": lambda m, p: m.SGD(p, lr=0.01, momentum=0.5, nesterov=True,
+                                             weight_decay=0.1, maximize=True),
     "adam": lambda m, p: m.Adam(p, lr=0.05),
     "adam_options": lambda m, p: m.Adam(p, lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1),
     "adam_amsgrad": lambda m, p: m.Adam(p, lr=0.05, amsgrad=True),
     "adamw": lambda m, p: m.AdamW(p, lr=0.05),
     "adamw_amsgrad": lambda m, p: m.AdamW(p, lr=0.05, weight_decay=0.3, amsgrad=True),
+    "adam_maximize_decay": lambda m, p: m.Adam(p, lr=0.05, weight_decay=0.1, maximize=True),
+    "adamw_maximize": lambda m, p: m.AdamW(p, lr=0.05, weight_decay=0.3, maximize=True),
     "rmsprop": lambda m, p: m.RMSprop(p, lr=0.01),
     "rmsprop_centered": lambda m, p: m.RMSprop(p, lr=0.01, centered=True),
     "rmsprop_momentum": lambda m, p: m.RMSprop(p, lr=0.01, momentum=0.9, weight_decay=0.1),
     "rmsprop_all": lambda m, p: m.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True),
+    "rmsprop_maximize_decay": lambda m, p: m.RMSprop(p, lr=0.01, weight_decay=0.1, maximize=True),
 }
 
 
