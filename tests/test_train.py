@@ -12,9 +12,9 @@ import striate.nn as nn
 import striate.optim as optim
 from striate.data import DataLoader, TensorDataset
 from striate.data import transforms as T
-from striate.train import (EpochMetrics, NonFiniteLossError, Trainer, accuracy,
+from striate.train import (EpochMetrics, NonFiniteLossError, RunLayout, Trainer, accuracy,
                            confusion_matrix, evaluate, load_checkpoint, per_class_accuracy,
-                           read_metrics, topk_correct)
+                           read_metrics, run_dir_of, topk_correct)
 
 # --------------------------------------------------------------------------- metrics
 
@@ -153,6 +153,8 @@ def test_training_learns_and_writes_its_files(tmp_path):
     assert history[-1]["test_acc"] >= 0.9  # the patches are easy to tell apart
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "learning_curve.png", "metrics.jsonl"]
+    assert sorted(trainer.layout.training_outputs) == sorted(
+        os.path.join(str(tmp_path), name) for name in os.listdir(tmp_path))
     with open(tmp_path / "learning_curve.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     record = read_metrics(tmp_path / "metrics.jsonl")[-1]
@@ -206,3 +208,27 @@ def test_progress_bar_runs(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "epoch 1/1" in captured.out and "test loss" in captured.out
     assert "epoch 1" in captured.err  # tqdm's description
+
+
+# --------------------------------------------------------------------------- the run directory
+
+
+def test_run_layout_names_the_files_of_a_run(tmp_path):
+    layout = RunLayout(tmp_path / "run")
+    run = str(tmp_path / "run")
+    assert layout.run_dir == run
+    assert layout.checkpoint_dir == os.path.join(run, "checkpoint")
+    assert layout.metrics_file == os.path.join(run, "metrics.jsonl")
+    assert layout.curve_file == os.path.join(run, "learning_curve.png")
+    assert layout.confusion_matrix_file("digits", "test") == \
+        os.path.join(run, "confusion_matrix-digits-test.png")
+    assert layout.training_outputs == (layout.metrics_file, layout.curve_file,
+                                       layout.checkpoint_dir)
+
+
+@pytest.mark.parametrize("path, run_dir", [("runs/a", "runs/a"), ("runs/a/checkpoint", "runs/a"),
+                                           ("runs/a/checkpoint/", "runs/a"),
+                                           ("elsewhere/ckpt", "elsewhere/ckpt")])
+def test_run_dir_of_a_run_or_its_checkpoint(path, run_dir):
+    assert run_dir_of(path) == run_dir
+    assert RunLayout.of(path).run_dir == run_dir

@@ -10,7 +10,8 @@ Per epoch the trainer (1) trains on every batch of ``train_loader`` with a
 tqdm progress bar showing the running loss and accuracy, (2) evaluates on
 ``test_loader`` (loss, top-1 and top-k accuracy, confusion matrix), (3)
 appends a line to ``metrics.jsonl``, (4) redraws ``learning_curve.png`` and
-(5) writes a checkpoint (see :mod:`striate.train.checkpoint`) with the
+(5) writes a checkpoint (see :mod:`striate.train.checkpoint`; the run
+directory's file names are in :mod:`striate.train.layout`) with the
 optimizer, scheduler and random state, so that :meth:`Trainer.resume`
 continues exactly where training stopped: 4 epochs straight and 2 + 2 after
 a resume give bit-identical weights, because every source of randomness
@@ -30,14 +31,11 @@ from ..autograd import no_grad
 from ..backend import xp
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import MetricsLog
+from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
 from .metrics import EpochMetrics
 from .plots import plot_learning_curve
 
-__all__ = ["Trainer", "fit", "evaluate", "NonFiniteLossError", "METRICS_FILE", "CURVE_FILE"]
-
-METRICS_FILE = "metrics.jsonl"
-CURVE_FILE = "learning_curve.png"
-CHECKPOINT_DIR = "checkpoint"
+__all__ = ["Trainer", "fit", "evaluate", "NonFiniteLossError"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -71,8 +69,9 @@ class Trainer:
         num_classes: for the confusion matrix; default: the model's output width,
             found on the first batch.
         topk: the k of the top-k accuracy (default 5, clipped to the class count).
-        out_dir: where ``metrics.jsonl``, ``learning_curve.png`` and the
-            ``checkpoint`` directory go; None writes nothing.
+        out_dir: the run directory, where ``metrics.jsonl``, ``learning_curve.png``
+            and the ``checkpoint`` directory go (:class:`~striate.train.layout.RunLayout`);
+            None writes nothing.
         meta: JSON-able facts stored in every checkpoint (model name and
             kwargs, dataset, class names, normalization, configuration), so that
             evaluation and prediction can rebuild everything from it.
@@ -98,13 +97,14 @@ class Trainer:
         self.log = log or (lambda line: None)
         self.epoch = 0  # completed epochs
         self.history = []
-        self._metrics_log = MetricsLog(os.path.join(out_dir, METRICS_FILE)) if out_dir else None
+        self.layout = RunLayout(out_dir) if out_dir else None
+        self._metrics_log = MetricsLog(self.layout.metrics_file) if out_dir else None
 
     # ------------------------------------------------------------------ paths
 
     @property
     def checkpoint_path(self):
-        return os.path.join(self.out_dir, CHECKPOINT_DIR) if self.out_dir else None
+        return self.layout.checkpoint_dir if self.layout else None
 
     # ------------------------------------------------------------------ one epoch
 
@@ -230,8 +230,8 @@ class Trainer:
         os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
         self._metrics_log.append(record)
         if self.plot:
-            plot_learning_curve(self._metrics_log.records(),
-                                os.path.join(self.out_dir, CURVE_FILE), title=self.meta.get("title"))
+            plot_learning_curve(self._metrics_log.records(), self.layout.curve_file,
+                                title=self.meta.get("title"))
         self.save()
 
     # ------------------------------------------------------------------ checkpoints
@@ -248,7 +248,10 @@ class Trainer:
         """Restore model, optimizer, scheduler, random state and epoch count from
         a checkpoint (default: this trainer's own) and drop metrics-log lines of
         epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`."""
-        checkpoint = load_checkpoint(path or self.out_dir or self.checkpoint_path)
+        path = path or self.checkpoint_path
+        if path is None:
+            raise ValueError("Trainer.resume: no path given and no out_dir set")
+        checkpoint = load_checkpoint(path)
         checkpoint.load_model(self.model)
         checkpoint.restore_training(self.optimizer, self.scheduler)
         self.epoch = checkpoint.epoch
