@@ -48,6 +48,14 @@ def _default_loss():
     return cross_entropy
 
 
+def _overflow_reported_by_the_guards():
+    """NumPy's overflow, invalid and divide-by-zero warnings switched off: a
+    loss or weight that becomes NaN or infinite is reported by the trainer's
+    guards (:class:`NonFiniteLossError`), whose message says where and what to
+    try; NumPy's warnings would only precede it."""
+    return xp.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def _progress_bar(iterable, enabled, description, total):
     """tqdm when enabled (imported only then); the plain iterable otherwise."""
     if not enabled:
@@ -125,8 +133,7 @@ class Trainer:
         self.model.train()
         total = len(self.train_loader) if hasattr(self.train_loader, "__len__") else None
         bar = _progress_bar(self.train_loader, self.progress, f"epoch {epoch}", total)
-        # NumPy's overflow warnings would only precede the guard's clearer message.
-        with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _overflow_reported_by_the_guards():
             metrics = self._train_batches(bar, epoch, total)
         if hasattr(bar, "close"):
             bar.close()
@@ -196,7 +203,7 @@ class Trainer:
             record = {"epoch": epoch, "lr": lr}
             record.update(train.summary("train"))
             if self.test_loader is not None:
-                with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                with _overflow_reported_by_the_guards():
                     test = self.evaluate()
                 if not math.isfinite(test.loss):
                     raise NonFiniteLossError(
