@@ -107,6 +107,7 @@ class Trainer:
         self.history = []
         self.layout = RunLayout(out_dir) if out_dir else None
         self._metrics_log = MetricsLog(self.layout.metrics_file) if out_dir else None
+        self._step_lr = None  # the learning rate of the latest optimizer step
 
     # ------------------------------------------------------------------ paths
 
@@ -157,6 +158,7 @@ class Trainer:
                     "for NaN/inf values")
             self.optimizer.zero_grad()
             loss.backward()
+            self._step_lr = self._lr()
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
@@ -174,7 +176,7 @@ class Trainer:
             if not xp.isfinite(param.data).all():
                 raise NonFiniteLossError(
                     f"the weights of {name} became NaN or infinite at the end of epoch {epoch} "
-                    f"(learning rate {self._lr()}); training stopped. Try a lower learning rate")
+                    f"(learning rate {self._step_lr}); training stopped. Try a lower learning rate")
 
     def evaluate(self, loader=None):
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
@@ -192,15 +194,20 @@ class Trainer:
         ``stop_after`` stops after that many epochs *of this call*, leaving the
         schedule (built for ``epochs``) unfinished: continue later with
         :meth:`resume` and another ``fit(epochs)``.
+
+        Each record's ``lr`` is the learning rate of the epoch's last
+        optimizer step (of the first parameter group): the rate the epoch
+        trained with for a per-epoch schedule, and where it had arrived by the
+        epoch's end for a per-batch one (one-cycle). The scheduler steps
+        after it, so the next epoch's rate is not the one logged.
         """
         last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
         while self.epoch < last:
             epoch = self.epoch + 1
-            lr = self._lr()
             start = time.perf_counter()
             train = self.train_epoch(epoch)
             self._check_weights(epoch)
-            record = {"epoch": epoch, "lr": lr}
+            record = {"epoch": epoch, "lr": self._step_lr}
             record.update(train.summary("train"))
             if self.test_loader is not None:
                 with _overflow_reported_by_the_guards():
@@ -208,7 +215,7 @@ class Trainer:
                 if not math.isfinite(test.loss):
                     raise NonFiniteLossError(
                         f"the test loss became {test.loss} after epoch {epoch} (the training "
-                        f"loss was {train.loss:.4g}, learning rate {self._lr()}); training "
+                        f"loss was {train.loss:.4g}, learning rate {self._step_lr}); training "
                         "stopped. Try a lower learning rate")
                 record.update(test.summary("test"))
                 record["test_confusion"] = test.matrix.tolist()
