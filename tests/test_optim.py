@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedulers against torch.optim, and exact resume
-from state dicts that went through a JSON round trip (as checkpoints do)."""
+from state dicts that went through a JSON round trip (as checkpoints do),
+checked against the uninterrupted run and against torch.optim's."""
 import json
 
 import numpy as np
@@ -67,7 +68,7 @@ def _run_torch(make, problem, steps, group_lrs=None, make_scheduler=None):
         opt.step()
         if sched:
             sched.step()
-    return params
+    return params, opt
 
 
 OPTIMIZERS = {
@@ -99,7 +100,7 @@ OPTIMIZERS = {
 def test_trajectory_matches_torch(name, dtype):
     problem = _problem(dtype)
     ours, _, _ = _run_striate(OPTIMIZERS[name], problem, STEPS)
-    theirs = _run_torch(OPTIMIZERS[name], problem, STEPS)
+    theirs, _ = _run_torch(OPTIMIZERS[name], problem, STEPS)
     moved = False
     for o, t, start in zip(ours, theirs, (problem["w"], problem["b"])):
         assert o.dtype == dtype
@@ -112,7 +113,7 @@ def test_trajectory_matches_torch(name, dtype):
 def test_param_groups_have_their_own_lr(name):
     problem = _problem(np.float64)
     ours, opt, _ = _run_striate(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
-    theirs = _run_torch(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
+    theirs, _ = _run_torch(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.2]
     for o, t in zip(ours, theirs):
         assert_close(o.data, t.detach().numpy(), np.float64, name)
@@ -276,6 +277,15 @@ def test_resume_is_bit_identical(name, schedule):
         sched.step()
     for resumed, reference in zip(params, straight):
         np.testing.assert_array_equal(resumed.data, reference.data)
+    # And against torch.optim's uninterrupted run: the same weights, learning
+    # rates and step count.
+    theirs, torch_opt = _run_torch(OPTIMIZERS[name], problem, 10,
+                                   make_scheduler=SCHEDULERS[schedule])
+    for resumed, reference in zip(params, theirs):
+        assert_close(resumed.data, reference.detach().numpy(), np.float32, f"{name} resumed")
+    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    if "step" in opt.state[params[0]]:
+        assert int(opt.state[params[0]]["step"]) == 10
 
 
 def test_state_dict_structure_and_copies():

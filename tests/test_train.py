@@ -1,6 +1,7 @@
 """The training loop: metrics against hand-computed examples, exact resume
-(4 epochs straight == 2 + resume + 2, bit-identical), the NaN guard, and the
-files a run writes."""
+(4 epochs straight == 2 + resume + 2, bit-identical, and the schedule and step
+count after a resume against their closed forms), the learning rate used and
+logged under every schedule, the NaN guard, and the files a run writes."""
 import json
 import math
 import os
@@ -87,7 +88,51 @@ def tiny_model():
                          nn.Linear(16, 3))
 
 
+# Learning-rate closed forms (k: 0-based epoch, t: 0-based optimizer step) and
+# the hook that records the rate of each step.
+
+BASE_LR = 0.1
+
+
+def record_lrs(optimizer):
+    """Make ``optimizer`` note in ``optimizer.used_lrs`` the learning rate (first
+    parameter group) that each of its steps uses."""
+    optimizer.used_lrs = []
+    step = optimizer.step
+
+    def step_and_record(closure=None):
+        optimizer.used_lrs.append(optimizer.param_groups[0]["lr"])
+        return step(closure)
+
+    optimizer.step = step_and_record
+    return optimizer
+
+
+def cosine(k, T, base=BASE_LR, eta_min=0.0):
+    return eta_min + (base - eta_min) * (1 + math.cos(math.pi * k / T)) / 2
+
+
+def warmup(k, w, start=0.1, base=BASE_LR):
+    return base * (start + (1 - start) * min(k, w) / w)
+
+
+def one_cycle(t, total, max_lr=BASE_LR, pct_start=0.3):
+    """Smith and Topin's 1cycle, cosine annealed: max_lr/25 up to max_lr over the
+    first 30% of the steps, then down to max_lr/25/1e4 at the last step."""
+    low, high, final = max_lr / 25, max_lr, max_lr / 25 / 1e4
+    peak = pct_start * total - 1
+
+    def anneal(start, end, fraction):
+        return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+    if t <= peak:
+        return anneal(low, high, t / peak)
+    return anneal(high, final, (t - peak) / (total - 1 - peak))
+
+
 def build(config, out_dir, seed=0, plot=False):
+    """A trainer for 4 epochs of 6 batches whose optimizer records the rates
+    it uses (``optimizer.used_lrs``); see :data:`RESUME_SCHEDULES`."""
     striate.manual_seed(seed)
     images, labels = tiny_data()
     train = DataLoader(TensorDataset(images[:96], labels[:96]), batch_size=16, shuffle=True,
@@ -104,6 +149,7 @@ def build(config, out_dir, seed=0, plot=False):
         optimizer = optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-4)
         scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4)
         interval = "epoch"
+    record_lrs(optimizer)
     return Trainer(model, optimizer, train, test, scheduler=scheduler,
                    scheduler_interval=interval, out_dir=out_dir, progress=False, log=None,
                    topk=2, meta={"title": "tiny"}, plot=plot)
@@ -113,8 +159,16 @@ def _without_times(records):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
 
 
+# The rate of each of build()'s 4 x 6 steps (t: 0-based step), written out here.
+RESUME_SCHEDULES = {
+    "sgd-onecycle": lambda t: one_cycle(t, 4 * 6, max_lr=0.1),
+    "adam-cosine": lambda t: cosine(t // 6, 4, base=0.01),
+}
+
+
 @pytest.mark.parametrize("config", ["sgd-onecycle", "adam-cosine"])
 def test_resume_is_exact(tmp_path, config):
+    expected_lrs = [RESUME_SCHEDULES[config](t) for t in range(4 * 6)]
     straight = build(config, str(tmp_path / "straight"))
     straight.fit(4)
     rng_after_straight = striate.get_rng_state()
@@ -122,6 +176,7 @@ def test_resume_is_exact(tmp_path, config):
     first = build(config, str(tmp_path / "resumed"))
     first.fit(4, stop_after=2)
     assert first.epoch == 2
+    assert first.optimizer.used_lrs == pytest.approx(expected_lrs[:12], rel=1e-12)
     # A crash after logging epoch 3 but before its checkpoint: the log line must go.
     with open(tmp_path / "resumed" / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"epoch": 3, "train_loss": 123.0}) + "\n")
@@ -132,6 +187,20 @@ def test_resume_is_exact(tmp_path, config):
     assert second.epoch == 2
     second.fit(4)
     assert striate.get_rng_state() == rng_after_straight
+
+    # Against independent values: the schedule continues where its closed form
+    # says, and 2 + 2 epochs took 4 x 6 optimizer (and one-cycle) steps.
+    assert second.optimizer.used_lrs == pytest.approx(expected_lrs[12:], rel=1e-12)
+    assert straight.optimizer.used_lrs == pytest.approx(expected_lrs, rel=1e-12)
+    if config == "sgd-onecycle":
+        assert second.scheduler.last_epoch == 4 * 6
+    else:
+        assert {s["step"] for s in second.optimizer.state.values()} == {4 * 6}
+        assert second.scheduler.last_epoch == 4
+    logged = [r["lr"] for r in read_metrics(tmp_path / "resumed" / "metrics.jsonl")]
+    assert logged == pytest.approx(expected_lrs[5::6], rel=1e-12)
+
+    # Against the uninterrupted run: bit-identical.
 
     a, b = straight.model.state_dict(), second.model.state_dict()
     assert list(a) == list(b)
@@ -214,47 +283,10 @@ def test_progress_bar_runs(tmp_path, capsys):
 # -------------------------------------------------------------------------- learning-rate schedules
 #
 # The rate each optimizer step actually used, and the rate each metrics record
-# logs, against the schedules' closed forms written out here (k: 0-based
-# epoch, t: 0-based optimizer step), not against the schedulers' own code.
+# logs, against closed forms written out in this file (cosine, warmup,
+# one_cycle above), not against the schedulers' own code.
 
 EPOCHS, STEPS = 6, 6  # tiny_data's 96 training images in batches of 16
-BASE_LR = 0.1
-
-
-def record_lrs(optimizer):
-    """Make ``optimizer`` note in ``optimizer.used_lrs`` the learning rate (first
-    parameter group) that each of its steps uses."""
-    optimizer.used_lrs = []
-    step = optimizer.step
-
-    def step_and_record(closure=None):
-        optimizer.used_lrs.append(optimizer.param_groups[0]["lr"])
-        return step(closure)
-
-    optimizer.step = step_and_record
-    return optimizer
-
-
-def cosine(k, T, base=BASE_LR, eta_min=0.0):
-    return eta_min + (base - eta_min) * (1 + math.cos(math.pi * k / T)) / 2
-
-
-def warmup(k, w, start=0.1, base=BASE_LR):
-    return base * (start + (1 - start) * min(k, w) / w)
-
-
-def one_cycle(t, total, max_lr=BASE_LR, pct_start=0.3):
-    """Smith and Topin's 1cycle, cosine annealed: max_lr/25 up to max_lr over the
-    first 30% of the steps, then down to max_lr/25/1e4 at the last step."""
-    low, high, final = max_lr / 25, max_lr, max_lr / 25 / 1e4
-    peak = pct_start * total - 1
-
-    def anneal(start, end, fraction):
-        return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
-
-    if t <= peak:
-        return anneal(low, high, t / peak)
-    return anneal(high, final, (t - peak) / (total - 1 - peak))
 
 
 def _run_py(schedule, warmup_epochs=0):
