@@ -47,7 +47,7 @@ def _patch_init(monkeypatch, fill):
 @pytest.fixture
 def cheap_init(monkeypatch):
     """Skip random initialization while building: structure tests only look at
-    names and shapes, and drawing 140M random numbers for VGG-19 takes seconds."""
+    names and shapes, and drawing VGG-19's 140M random weights would dominate them."""
     _patch_init(monkeypatch, lambda tensor, *args, **kwargs: tensor)
 
 
@@ -249,8 +249,9 @@ def test_forward_and_backward_reach_every_parameter(name):
 
 
 # Full-width models on their intended input, forward only: one member of every
-# family (the full U-Net at 572x572 takes ~14 s; its shapes are checked at
-# reduced width below, and they do not depend on width).
+# family but U-Net, whose full-width forward at 572x572 is by far the most
+# expensive; its shapes are checked at reduced width below, and they do not
+# depend on width.
 FULL_SIZE = ["lenet5", "lenet5_classic", "alexnet", "zfnet", "vgg16", "googlenet", "resnet50",
              "xception", "densenet121"]
 
