@@ -156,12 +156,19 @@ def _listing(directory):
     return sorted(os.listdir(directory))
 
 
-def test_crash_while_writing_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+def _saved_at_epoch_1_then_changed(run_dir):
+    """A model whose weights differ from those of the checkpoint of epoch 1
+    just saved in ``run_dir``; returns the model and the saved weights."""
     model = small_model()
     old_weights = model.state_dict()
-    save_checkpoint(tmp_path / "checkpoint", model, epoch=1)
+    save_checkpoint(run_dir / "checkpoint", model, epoch=1)
     for p in model.parameters():
         p.data += 1.0
+    return model, old_weights
+
+
+def test_crash_while_writing_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    model, old_weights = _saved_at_epoch_1_then_changed(tmp_path)
 
     real_save = ckpt._safetensors_save
 
@@ -182,11 +189,7 @@ def test_crash_while_writing_leaves_the_previous_checkpoint_intact(tmp_path, mon
 
 
 def test_crash_between_the_renames_is_recovered(tmp_path, monkeypatch):
-    model = small_model()
-    old_weights = model.state_dict()
-    save_checkpoint(tmp_path / "checkpoint", model, epoch=1)
-    for p in model.parameters():
-        p.data += 1.0
+    model, old_weights = _saved_at_epoch_1_then_changed(tmp_path)
 
     real_replace = os.replace
     calls = []

@@ -2,9 +2,9 @@
 layouts, output shapes on each model's intended input, and gradients reaching
 every parameter.
 
-Expected numbers come from the issue (torchvision's and Keras' published
-counts) and from tests/data/torchvision_state_dicts.json.gz, written once by
-real torchvision (see tests/data/README.md); never from our own output.
+Expected numbers come from torchvision's and Keras' published counts and from
+tests/data/torchvision_state_dicts.json.gz, written once by real torchvision
+(see tests/data/README.md); never from our own output.
 """
 import gzip
 import json
@@ -19,8 +19,8 @@ from striate import nn
 
 REFERENCE_FILE = os.path.join(os.path.dirname(__file__), "data", "torchvision_state_dicts.json.gz")
 
-# Issue 4, Must show 1: torchvision's counts (1000 classes), and Keras' trainable count.
-ISSUE_PARAM_COUNTS = {
+# torchvision's published counts (1000 classes), and Keras' trainable count for Xception.
+PUBLISHED_PARAM_COUNTS = {
     "alexnet": 61_100_840, "vgg16": 138_357_544, "vgg19": 143_667_240, "googlenet": 6_624_904,
     "resnet18": 11_689_512, "resnet50": 25_557_032, "resnet152": 60_192_808,
     "densenet121": 7_978_856, "xception": 22_855_952,
@@ -47,7 +47,7 @@ def _patch_init(monkeypatch, fill):
 @pytest.fixture
 def cheap_init(monkeypatch):
     """Skip random initialization while building: structure tests only look at
-    names and shapes, and drawing 140M random numbers for VGG-19 takes seconds."""
+    names and shapes, and drawing VGG-19's 140M random weights would dominate them."""
     _patch_init(monkeypatch, lambda tensor, *args, **kwargs: tensor)
 
 
@@ -84,8 +84,37 @@ def test_unknown_model_names_the_available_ones():
 
 @pytest.mark.parametrize("name", ["lenet5", "vgg11", "resnet18", "densenet121"])
 def test_unknown_option_is_a_clear_error(name):
-    with pytest.raises(TypeError, match=f"model '{name}' does not accept.*colour"):
+    with pytest.raises(TypeError, match=f"model '{name}' does not accept.*colour.*"
+                                        "it takes: num_classes=.*in_channels="):
         models.create(name, colour=True)
+
+
+def test_misspelt_option_suggests_the_right_one():
+    with pytest.raises(TypeError, match=r"'widht' \(did you mean 'width'\?\)"):
+        models.create("resnet18", widht=0.5)
+
+
+# Options that work on each family, written out by hand: the listing must show them.
+FAMILY_OPTIONS = {
+    "resnet50": {"num_classes": 1000, "in_channels": 3, "width": 1.0, "small_input": False,
+                 "zero_init_residual": False},
+    "vgg16_bn": {"num_classes": 1000, "in_channels": 3, "width": 1.0, "small_input": False,
+                 "dropout": 0.5, "init_weights": True},
+    "densenet169": {"num_classes": 1000, "in_channels": 3, "width": 1.0, "small_input": False,
+                    "drop_rate": 0.0, "bn_size": 4},
+    "lenet5": {"num_classes": 10, "in_channels": 1, "input_size": 28},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY_OPTIONS))
+def test_model_options_lists_each_option_with_its_default(name):
+    assert models.model_options(name) == FAMILY_OPTIONS[name]
+    assert list(models.model_options(name))[:2] == ["num_classes", "in_channels"]
+
+
+def test_model_options_of_an_unknown_model_names_the_available_ones():
+    with pytest.raises(ValueError, match="unknown model 'resnet19'"):
+        models.model_options("resnet19")
 
 
 def test_register_model_rejects_a_second_model_of_the_same_name():
@@ -93,11 +122,26 @@ def test_register_model_rejects_a_second_model_of_the_same_name():
         models.register_model("lenet5")(lambda num_classes=10, in_channels=1: None)
 
 
+@pytest.mark.parametrize("factory, message", [
+    (lambda num_classes=10, in_channels=1, **kwargs: None, r"takes \*\*kwargs"),
+    (lambda num_classes=10, in_channels=1, *args: None, r"takes \*args"),
+    (lambda num_classes, in_channels=1: None, "'num_classes' .* has no default"),
+    (lambda num_classes=10: None, "lacks the option.*in_channels"),
+])
+def test_register_model_requires_named_options_with_defaults(factory, message):
+    with pytest.raises(TypeError, match=message):
+        models.register_model("not_registered")(factory)
+    assert "not_registered" not in models.list_models()
+
+
 @pytest.mark.parametrize("name", ALL_MODELS)
 def test_every_factory_takes_num_classes_and_in_channels(name, cheap_init):
-    # Small variants where the factory offers them, to keep this cheap.
-    options = {"width": 0.125} if name not in ("lenet5", "lenet5_classic") else {}
-    model = models.create(name, num_classes=7, in_channels=2, **options)
+    # Every listed option is accepted; small variants where offered, to keep this cheap.
+    options = models.model_options(name)
+    options.update(num_classes=7, in_channels=2)
+    if "width" in options:
+        options["width"] = 0.125
+    model = models.create(name, **options)
     assert model.input_shape[0] == 2
     weights = [p for p in model.parameters() if p.ndim >= 2]
     assert weights[0].shape[1] == 2          # the first layer reads 2 channels
@@ -107,9 +151,9 @@ def test_every_factory_takes_num_classes_and_in_channels(name, cheap_init):
 # --------------------------------------------------------------------------- exact layouts
 
 
-@pytest.mark.parametrize("name", sorted(ISSUE_PARAM_COUNTS))
-def test_parameter_counts_match_the_issue(name, cheap_init):
-    assert count(models.create(name)) == ISSUE_PARAM_COUNTS[name]
+@pytest.mark.parametrize("name", sorted(PUBLISHED_PARAM_COUNTS))
+def test_parameter_counts_match_the_published_ones(name, cheap_init):
+    assert count(models.create(name)) == PUBLISHED_PARAM_COUNTS[name]
 
 
 TORCHVISION_NAMES = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn",
@@ -131,13 +175,6 @@ def test_state_dict_matches_torchvision(name, reference, cheap_init):
     unexpected = [k for k, _ in ours if k not in dict(theirs)]
     assert not missing and not unexpected, f"missing {missing[:5]}, unexpected {unexpected[:5]}"
     assert ours == theirs  # same order and shapes too
-
-
-def test_reference_file_covers_the_issue_counts(reference):
-    # The reference file and the issue agree, so neither can drift alone.
-    for name, expected in ISSUE_PARAM_COUNTS.items():
-        if name in reference:
-            assert reference[name]["num_params"] == expected
 
 
 def test_alexnet_original_matches_the_lecture_table(cheap_init):
@@ -212,8 +249,9 @@ def test_forward_and_backward_reach_every_parameter(name):
 
 
 # Full-width models on their intended input, forward only: one member of every
-# family (the full U-Net at 572x572 takes ~14 s; its shapes are checked at
-# reduced width below, and they do not depend on width).
+# family but U-Net, whose full-width forward at 572x572 is by far the most
+# expensive; its shapes are checked at reduced width below, and they do not
+# depend on width.
 FULL_SIZE = ["lenet5", "lenet5_classic", "alexnet", "zfnet", "vgg16", "googlenet", "resnet50",
              "xception", "densenet121"]
 
@@ -252,6 +290,16 @@ def test_small_input_resnet_replaces_the_stem():
     assert model.conv1.kernel_size == (3, 3) and model.conv1.stride == (1, 1)
     assert isinstance(model.maxpool, nn.Identity)
     assert model.layer1[0].conv1.out_channels == 16  # a quarter of 64
+
+
+def test_family_options_reach_the_model():
+    resnet = models.create("resnet18", width=0.125, zero_init_residual=True)
+    assert all(np.all(block.bn2.weight.data == 0) for block in resnet.layer1)
+    vgg = models.create("vgg11", width=0.0625, dropout=0.3)
+    assert [m.p for m in vgg.classifier if isinstance(m, nn.Dropout)] == [0.3, 0.3]
+    densenet = models.create("densenet121", width=0.25, drop_rate=0.1, bn_size=2)
+    layer = densenet.features.denseblock1.denselayer1
+    assert layer.dropout.p == 0.1 and layer.conv1.out_channels == 2 * 8  # bn_size * growth 32/4
 
 
 def test_width_must_be_positive():

@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedulers against torch.optim, and exact resume
-from state dicts that went through a JSON round trip (as checkpoints do)."""
+from state dicts that went through a JSON round trip (as checkpoints do),
+checked against the uninterrupted run and against torch.optim's."""
 import json
 
 import numpy as np
@@ -67,7 +68,7 @@ def _run_torch(make, problem, steps, group_lrs=None, make_scheduler=None):
         opt.step()
         if sched:
             sched.step()
-    return params
+    return params, opt
 
 
 OPTIMIZERS = {
@@ -77,15 +78,20 @@ OPTIMIZERS = {
     "sgd_nesterov": lambda m, p: m.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
     "sgd_weight_decay": lambda m, p: m.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.1),
     "sgd_maximize": lambda m, p: m.SGD(p, lr=0.01, momentum=0.5, maximize=True),
+    "sgd_maximize_decay": lambda m, p: m.SGD(p, lr=0.01, momentum=0.5, nesterov=True,
+                                             weight_decay=0.1, maximize=True),
     "adam": lambda m, p: m.Adam(p, lr=0.05),
     "adam_options": lambda m, p: m.Adam(p, lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1),
     "adam_amsgrad": lambda m, p: m.Adam(p, lr=0.05, amsgrad=True),
     "adamw": lambda m, p: m.AdamW(p, lr=0.05),
     "adamw_amsgrad": lambda m, p: m.AdamW(p, lr=0.05, weight_decay=0.3, amsgrad=True),
+    "adam_maximize_decay": lambda m, p: m.Adam(p, lr=0.05, weight_decay=0.1, maximize=True),
+    "adamw_maximize": lambda m, p: m.AdamW(p, lr=0.05, weight_decay=0.3, maximize=True),
     "rmsprop": lambda m, p: m.RMSprop(p, lr=0.01),
     "rmsprop_centered": lambda m, p: m.RMSprop(p, lr=0.01, centered=True),
     "rmsprop_momentum": lambda m, p: m.RMSprop(p, lr=0.01, momentum=0.9, weight_decay=0.1),
     "rmsprop_all": lambda m, p: m.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True),
+    "rmsprop_maximize_decay": lambda m, p: m.RMSprop(p, lr=0.01, weight_decay=0.1, maximize=True),
 }
 
 
@@ -94,7 +100,7 @@ OPTIMIZERS = {
 def test_trajectory_matches_torch(name, dtype):
     problem = _problem(dtype)
     ours, _, _ = _run_striate(OPTIMIZERS[name], problem, STEPS)
-    theirs = _run_torch(OPTIMIZERS[name], problem, STEPS)
+    theirs, _ = _run_torch(OPTIMIZERS[name], problem, STEPS)
     moved = False
     for o, t, start in zip(ours, theirs, (problem["w"], problem["b"])):
         assert o.dtype == dtype
@@ -107,7 +113,7 @@ def test_trajectory_matches_torch(name, dtype):
 def test_param_groups_have_their_own_lr(name):
     problem = _problem(np.float64)
     ours, opt, _ = _run_striate(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
-    theirs = _run_torch(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
+    theirs, _ = _run_torch(OPTIMIZERS[name], problem, STEPS, group_lrs=[0.01, 0.2])
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.2]
     for o, t in zip(ours, theirs):
         assert_close(o.data, t.detach().numpy(), np.float64, name)
@@ -271,6 +277,15 @@ def test_resume_is_bit_identical(name, schedule):
         sched.step()
     for resumed, reference in zip(params, straight):
         np.testing.assert_array_equal(resumed.data, reference.data)
+    # And against torch.optim's uninterrupted run: the same weights, learning
+    # rates and step count.
+    theirs, torch_opt = _run_torch(OPTIMIZERS[name], problem, 10,
+                                   make_scheduler=SCHEDULERS[schedule])
+    for resumed, reference in zip(params, theirs):
+        assert_close(resumed.data, reference.detach().numpy(), np.float32, f"{name} resumed")
+    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    if "step" in opt.state[params[0]]:
+        assert int(opt.state[params[0]]["step"]) == 10
 
 
 def test_state_dict_structure_and_copies():

@@ -29,6 +29,7 @@ class Dataset:
 
 
 def _as_array(value):
+    """The array behind a Tensor, or ``value`` as an array (no copy when it is one)."""
     return value.data if isinstance(value, Tensor) else xp.asarray(value)
 
 

@@ -3,14 +3,16 @@
     model = striate.models.create("resnet18", num_classes=10, in_channels=1,
                                   small_input=True, width=0.25)
     striate.models.list_models()
+    striate.models.model_options("resnet18")   # {"num_classes": 1000, ..., "width": 1.0, ...}
 
-Every factory takes ``num_classes`` and ``in_channels``; the big families also
-take ``width`` (a channel multiplier) and ``small_input`` (a stem for 28x28 and
+Every factory names its options as keyword parameters with defaults (no
+``**kwargs``): ``num_classes`` and ``in_channels`` always; the big families also
+``width`` (a channel multiplier) and ``small_input`` (a stem for 28x28 and
 32x32 images). Every model has ``input_shape`` (C, H, W), the input size it was
 designed for. Families that torchvision has (AlexNet, VGG, GoogLeNet, ResNet,
 DenseNet) have torchvision's ``state_dict`` names and shapes.
 """
-from .registry import create, list_models, register_model  # noqa: F401
+from .registry import create, list_models, model_options, register_model  # noqa: F401
 
 from .lenet import lenet5, lenet5_classic  # noqa: F401,E402
 from .alexnet import alexnet, alexnet_original  # noqa: F401,E402

@@ -135,22 +135,30 @@ def _densenet(growth_rate, block_config, num_init_features, num_classes=1000, in
                     in_channels, small_input)
 
 
-# Options of every factory: num_classes, in_channels, width (scales growth rate and
-# stem), small_input (3x3 stride-1 stem, no max-pool), drop_rate, bn_size.
+# The public factories: ``width`` scales the growth rate and the stem, ``small_input``
+# gives the 3x3 stride-1 stem without max-pool, ``drop_rate`` is the dropout after
+# each dense layer, ``bn_size`` the bottleneck's multiple of the growth rate.
+
 
 @register_model()
-def densenet121(**kwargs):
+def densenet121(num_classes=1000, in_channels=3, width=1.0, small_input=False, drop_rate=0.0,
+                bn_size=4):
     """DenseNet-121: growth 32, blocks of 6, 12, 24, 16 layers; 7,978,856 parameters."""
-    return _densenet(32, (6, 12, 24, 16), 64, **kwargs)
+    return _densenet(32, (6, 12, 24, 16), 64, num_classes, in_channels, width, small_input,
+                     drop_rate, bn_size)
 
 
 @register_model()
-def densenet169(**kwargs):
+def densenet169(num_classes=1000, in_channels=3, width=1.0, small_input=False, drop_rate=0.0,
+                bn_size=4):
     """DenseNet-169: growth 32, blocks of 6, 12, 32, 32 layers."""
-    return _densenet(32, (6, 12, 32, 32), 64, **kwargs)
+    return _densenet(32, (6, 12, 32, 32), 64, num_classes, in_channels, width, small_input,
+                     drop_rate, bn_size)
 
 
 @register_model()
-def densenet201(**kwargs):
+def densenet201(num_classes=1000, in_channels=3, width=1.0, small_input=False, drop_rate=0.0,
+                bn_size=4):
     """DenseNet-201: growth 32, blocks of 6, 12, 48, 32 layers."""
-    return _densenet(32, (6, 12, 48, 32), 64, **kwargs)
+    return _densenet(32, (6, 12, 48, 32), 64, num_classes, in_channels, width, small_input,
+                     drop_rate, bn_size)

@@ -44,9 +44,10 @@ class BasicConv2d(nn.Module):
     have biases and are followed by ReLU directly.
     """
 
-    def __init__(self, in_channels, out_channels, **conv_options):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **conv_options)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
+                              padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
         self.relu = nn.ReLU()
 

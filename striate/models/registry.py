@@ -2,27 +2,51 @@
 ``striate.models.create(NAME, ...)`` look up.
 
 A factory registers itself with ``@register_model`` (torchvision's pattern); the
-name is the function's name unless given. Every registered factory accepts
-``num_classes`` and ``in_channels``, so the command line can build any model
-for any dataset.
+name is the function's name unless given. Every registered factory names its
+options as keyword parameters with defaults, ``num_classes`` and
+``in_channels`` among them, so that the command line can build any model for
+any dataset and list each model's options (:func:`model_options`) from the
+signature alone.
 """
 import difflib
 import inspect
 
+__all__ = ["register_model", "list_models", "get_model_factory", "model_options", "create"]
+
 _MODELS = {}
+
+#: The options every factory must take.
+REQUIRED_OPTIONS = ("num_classes", "in_channels")
+
+
+def _check_signature(key, factory):
+    """A factory's parameters are named options with defaults: nothing a
+    caller (or :func:`create`) would have to guess."""
+    parameters = inspect.signature(factory).parameters
+    for p in parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"register_model: the factory of {key!r} takes {p}; name each "
+                            "option as a keyword parameter with a default instead")
+        if p.default is p.empty:
+            raise TypeError(f"register_model: option {p.name!r} of {key!r} has no default")
+    missing = [option for option in REQUIRED_OPTIONS if option not in parameters]
+    if missing:
+        raise TypeError(f"register_model: the factory of {key!r} lacks the option(s) "
+                        f"{', '.join(missing)}")
 
 
 def register_model(name=None):
     """Decorator: add a model factory to the registry under ``name``.
 
         @register_model()
-        def resnet18(num_classes=1000, in_channels=3, **kwargs): ...
+        def resnet18(num_classes=1000, in_channels=3, width=1.0, small_input=False): ...
     """
     def decorate(factory):
         key = name or factory.__name__
         if key in _MODELS and _MODELS[key] is not factory:
             raise ValueError(f"register_model: a model named {key!r} is already registered "
                              f"({_MODELS[key].__module__}.{_MODELS[key].__name__})")
+        _check_signature(key, factory)
         _MODELS[key] = factory
         return factory
     return decorate
@@ -44,23 +68,30 @@ def get_model_factory(name):
                          f"{', '.join(list_models())}") from None
 
 
-def create(name, **kwargs):
+def model_options(name):
+    """The options of the model registered under ``name`` with their defaults,
+    in the factory's order: ``model_options("resnet18")`` is ``{"num_classes":
+    1000, "in_channels": 3, "width": 1.0, "small_input": False,
+    "zero_init_residual": False}``."""
+    parameters = inspect.signature(get_model_factory(name)).parameters.values()
+    return {p.name: p.default for p in parameters}
+
+
+def create(name, **options):
     """Build the model registered under ``name``: ``create("resnet18", num_classes=10)``.
 
-    Keyword arguments go to the factory (``num_classes``, ``in_channels`` and the
-    family's own options such as ``width`` or ``small_input``); an option the
-    factory does not know is reported with the factory's name.
+    ``options`` go to the factory (``num_classes``, ``in_channels`` and the
+    family's own, such as ``width`` or ``small_input``; see
+    :func:`model_options`); an option the factory does not take is reported
+    with the ones it does.
     """
     factory = get_model_factory(name)
-    signature = inspect.signature(factory)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as error:
-        raise TypeError(f"model {name!r} does not accept these options ({error}); "
-                        f"it takes: {', '.join(signature.parameters)}") from None
-    try:
-        return factory(**kwargs)
-    except TypeError as error:  # a factory passing **kwargs on to its family's builder
-        if "unexpected keyword argument" not in str(error):
-            raise
-        raise TypeError(f"model {name!r} does not accept the option: {error}") from None
+    known = model_options(name)
+    unknown = [option for option in options if option not in known]
+    if unknown:
+        hints = [f"{option!r} (did you mean {close[0]!r}?)" if close else repr(option)
+                 for option in unknown
+                 for close in [difflib.get_close_matches(option, known, n=1)]]
+        raise TypeError(f"model {name!r} does not accept these options: {', '.join(hints)}; "
+                        f"it takes: {', '.join(f'{k}={v!r}' for k, v in known.items())}")
+    return factory(**options)

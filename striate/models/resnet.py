@@ -150,40 +150,46 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _resnet(block, layers, num_classes=1000, in_channels=3, width=1.0, small_input=False,
-            zero_init_residual=False):
-    """The one builder behind the five public factories."""
-    return ResNet(block, layers, num_classes, in_channels, width, small_input, zero_init_residual)
+# The public factories: ``width`` multiplies every layer's channels, ``small_input``
+# gives the 3x3 stride-1 stem without max-pool, ``zero_init_residual`` starts
+# every block as the identity (see :class:`ResNet`).
 
-
-# Options of every factory: num_classes, in_channels, width (channel multiplier),
-# small_input (3x3 stride-1 stem, no max-pool), zero_init_residual.
 
 @register_model()
-def resnet18(**kwargs):
+def resnet18(num_classes=1000, in_channels=3, width=1.0, small_input=False,
+             zero_init_residual=False):
     """ResNet-18: BasicBlock x [2, 2, 2, 2]; 11,689,512 parameters for 1000 classes."""
-    return _resnet(BasicBlock, [2, 2, 2, 2], **kwargs)
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, width, small_input,
+                  zero_init_residual)
 
 
 @register_model()
-def resnet34(**kwargs):
+def resnet34(num_classes=1000, in_channels=3, width=1.0, small_input=False,
+             zero_init_residual=False):
     """ResNet-34: BasicBlock x [3, 4, 6, 3]."""
-    return _resnet(BasicBlock, [3, 4, 6, 3], **kwargs)
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, width, small_input,
+                  zero_init_residual)
 
 
 @register_model()
-def resnet50(**kwargs):
+def resnet50(num_classes=1000, in_channels=3, width=1.0, small_input=False,
+             zero_init_residual=False):
     """ResNet-50: Bottleneck x [3, 4, 6, 3]; 25,557,032 parameters for 1000 classes."""
-    return _resnet(Bottleneck, [3, 4, 6, 3], **kwargs)
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, width, small_input,
+                  zero_init_residual)
 
 
 @register_model()
-def resnet101(**kwargs):
+def resnet101(num_classes=1000, in_channels=3, width=1.0, small_input=False,
+              zero_init_residual=False):
     """ResNet-101: Bottleneck x [3, 4, 23, 3]."""
-    return _resnet(Bottleneck, [3, 4, 23, 3], **kwargs)
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, width, small_input,
+                  zero_init_residual)
 
 
 @register_model()
-def resnet152(**kwargs):
+def resnet152(num_classes=1000, in_channels=3, width=1.0, small_input=False,
+              zero_init_residual=False):
     """ResNet-152: Bottleneck x [3, 8, 36, 3]; 60,192,808 parameters for 1000 classes."""
-    return _resnet(Bottleneck, [3, 8, 36, 3], **kwargs)
+    return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, width, small_input,
+                  zero_init_residual)

@@ -107,52 +107,61 @@ def _vgg(config, batch_norm, num_classes=1000, in_channels=3, width=1.0, small_i
                init_weights=init_weights, input_shape=(in_channels, size, size))
 
 
-# Options of every factory: num_classes, in_channels, width (channel multiplier),
-# small_input (for 28x28/32x32 images), dropout, init_weights.
+# The public factories: ``width`` multiplies every layer's channels, ``small_input``
+# leaves out the first max-pool for 28x28 and 32x32 images (see :class:`VGG`).
+
 
 @register_model()
-def vgg11(**kwargs):
+def vgg11(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+          init_weights=True):
     """VGG-11 (configuration A): 8 convolutions, 3 fully connected layers."""
-    return _vgg("vgg11", False, **kwargs)
+    return _vgg("vgg11", False, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg13(**kwargs):
+def vgg13(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+          init_weights=True):
     """VGG-13 (configuration B)."""
-    return _vgg("vgg13", False, **kwargs)
+    return _vgg("vgg13", False, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg16(**kwargs):
+def vgg16(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+          init_weights=True):
     """VGG-16 (configuration D): 138,357,544 parameters for 1000 classes."""
-    return _vgg("vgg16", False, **kwargs)
+    return _vgg("vgg16", False, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg19(**kwargs):
+def vgg19(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+          init_weights=True):
     """VGG-19 (configuration E): 143,667,240 parameters for 1000 classes."""
-    return _vgg("vgg19", False, **kwargs)
+    return _vgg("vgg19", False, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg11_bn(**kwargs):
+def vgg11_bn(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+             init_weights=True):
     """VGG-11 with batch normalization after every convolution."""
-    return _vgg("vgg11", True, **kwargs)
+    return _vgg("vgg11", True, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg13_bn(**kwargs):
+def vgg13_bn(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+             init_weights=True):
     """VGG-13 with batch normalization."""
-    return _vgg("vgg13", True, **kwargs)
+    return _vgg("vgg13", True, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg16_bn(**kwargs):
+def vgg16_bn(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+             init_weights=True):
     """VGG-16 with batch normalization."""
-    return _vgg("vgg16", True, **kwargs)
+    return _vgg("vgg16", True, num_classes, in_channels, width, small_input, dropout, init_weights)
 
 
 @register_model()
-def vgg19_bn(**kwargs):
+def vgg19_bn(num_classes=1000, in_channels=3, width=1.0, small_input=False, dropout=0.5,
+             init_weights=True):
     """VGG-19 with batch normalization."""
-    return _vgg("vgg19", True, **kwargs)
+    return _vgg("vgg19", True, num_classes, in_channels, width, small_input, dropout, init_weights)

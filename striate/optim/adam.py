@@ -5,6 +5,7 @@ For gradient g of parameter p at step t (m = v = 0 before the first step)::
 
     Adam:  g = g + weight_decay * p          (L2 penalty folded into the gradient)
     AdamW: p = p * (1 - lr * weight_decay)   (decoupled weight decay)
+           (both, and maximize, done by Optimizer._descent_gradient)
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g^2
     v_hat = max(v_hat, v) with amsgrad, else v
@@ -20,8 +21,6 @@ __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
-    decoupled_weight_decay = False
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False):
         name = type(self).__name__
@@ -39,22 +38,14 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param.data)
             state["exp_avg_sq"] = xp.zeros_like(param.data)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param.data)
-        if group["maximize"]:
-            grad = -grad
         state["step"] += 1
         step = state["step"]
-        if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                param.data *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param.data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2

@@ -36,6 +36,14 @@ required = _Required()
 
 
 class Optimizer:
+    """Base of the optimizers: subclasses give their hyperparameter ``defaults``
+    and :meth:`_update`; ``maximize`` and ``weight_decay`` are handled here,
+    once, for all of them (:meth:`_descent_gradient`)."""
+
+    #: True: weight decay shrinks the parameter (AdamW); False: it adds the L2
+    #: term to the gradient (SGD, Adam, RMSprop).
+    decoupled_weight_decay = False
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}          # Parameter -> dict (tensors hash by identity)
@@ -93,11 +101,34 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p, p.grad, self.state.setdefault(p, {}), group)
+                    grad = self._descent_gradient(p, group)
+                    self._update(p, grad, self.state.setdefault(p, {}), group)
         return loss
 
+    def _descent_gradient(self, param, group):
+        """The gradient the update descends, as PyTorch forms it::
+
+            g = -g                       with maximize
+            g = g + weight_decay * p     (L2 penalty)                   or, decoupled,
+            p = p * (1 - lr * weight_decay)                             (AdamW)
+
+        Groups without a ``maximize`` or ``weight_decay`` entry skip that part.
+        """
+        grad = param.grad
+        if group.get("maximize", False):
+            grad = -grad
+        weight_decay = group.get("weight_decay", 0)
+        if weight_decay != 0:
+            if self.decoupled_weight_decay:
+                param.data *= 1 - group["lr"] * weight_decay
+            else:
+                grad = grad + weight_decay * param.data
+        return grad
+
     def _update(self, param, grad, state, group):
-        """Update one parameter in place; ``state`` is its (initially empty) state dict."""
+        """Update one parameter in place. ``grad`` comes from
+        :meth:`_descent_gradient` (sign and weight decay applied); ``state`` is
+        the parameter's (initially empty) state dict."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ checkpoints

@@ -2,7 +2,7 @@
 
 For gradient g of parameter p (all averages 0 before the first step)::
 
-    g   = g + weight_decay * p
+    g   = g + weight_decay * p                         (Optimizer._descent_gradient)
     s   = alpha * s + (1 - alpha) * g^2                  (square_avg)
     a   = alpha * a + (1 - alpha) * g                    (grad_avg, centered only)
     d   = sqrt(s - a^2) + eps  (centered)   or   sqrt(s) + eps
@@ -36,11 +36,7 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = xp.zeros_like(param.data)
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(param.data)
-        if group["maximize"]:
-            grad = -grad
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * (grad * grad)

@@ -2,7 +2,7 @@
 
 PyTorch's update, for gradient g of parameter p (velocity v = 0 before the first step)::
 
-    g = g + weight_decay * p
+    g = g + weight_decay * p                (with the sign of maximize: Optimizer's part)
     v = g                                   at the first step
     v = momentum * v + (1 - dampening) * g  afterwards
     g = g + momentum * v   (nesterov)   or   g = v
@@ -33,10 +33,6 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, momentum = group["lr"], group["momentum"]
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
         if momentum != 0:
             velocity = state.get("momentum_buffer")
             if velocity is None:

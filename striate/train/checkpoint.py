@@ -38,6 +38,7 @@ from ..autograd import Tensor
 from ..backend import xp
 from ..random import get_rng_state
 from .atomic import default_permissions, fsync_dir, fsync_file
+from .layout import RunLayout
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "resolve_checkpoint", "flatten_state", "unflatten_state"]
@@ -47,7 +48,6 @@ VERSION = 1
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.safetensors"
 JSON_FILE = "training_state.json"
-CHECKPOINT_NAME = "checkpoint"
 
 
 class CheckpointError(RuntimeError):
@@ -215,7 +215,8 @@ def resolve_checkpoint(path, must_exist=True):
     ``checkpoint`` directory inside a run directory. Repairs a swap that a
     crash interrupted. Raises :class:`CheckpointError` if there is none."""
     path = os.path.abspath(path)
-    candidates = [os.path.join(path, CHECKPOINT_NAME), path]
+    inside = RunLayout(path).checkpoint_dir
+    candidates = [inside, path]
     for candidate in candidates:
         old = _old_name(candidate)
         if not os.path.exists(candidate) and os.path.isdir(old) and _is_complete(old):
@@ -228,7 +229,7 @@ def resolve_checkpoint(path, must_exist=True):
             raise CheckpointError(f"no checkpoint at {path}: the directory does not exist")
         raise CheckpointError(
             f"no checkpoint at {path}: expected {MODEL_FILE}, {STATE_FILE} and {JSON_FILE} "
-            f"in it or in {os.path.join(path, CHECKPOINT_NAME)}")
+            f"in it or in {inside}")
     return None
 
 

@@ -16,6 +16,7 @@ __all__ = ["topk_correct", "accuracy", "confusion_matrix", "per_class_accuracy",
 
 
 def _as_array(value):
+    """The array behind a Tensor, or ``value`` as an array (no copy when it is one)."""
     return value.data if isinstance(value, Tensor) else xp.asarray(value)
 
 

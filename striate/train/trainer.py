@@ -10,7 +10,8 @@ Per epoch the trainer (1) trains on every batch of ``train_loader`` with a
 tqdm progress bar showing the running loss and accuracy, (2) evaluates on
 ``test_loader`` (loss, top-1 and top-k accuracy, confusion matrix), (3)
 appends a line to ``metrics.jsonl``, (4) redraws ``learning_curve.png`` and
-(5) writes a checkpoint (see :mod:`striate.train.checkpoint`) with the
+(5) writes a checkpoint (see :mod:`striate.train.checkpoint`; the run
+directory's file names are in :mod:`striate.train.layout`) with the
 optimizer, scheduler and random state, so that :meth:`Trainer.resume`
 continues exactly where training stopped: 4 epochs straight and 2 + 2 after
 a resume give bit-identical weights, because every source of randomness
@@ -30,14 +31,11 @@ from ..autograd import no_grad
 from ..backend import xp
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import MetricsLog
+from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
 from .metrics import EpochMetrics
 from .plots import plot_learning_curve
 
-__all__ = ["Trainer", "fit", "evaluate", "NonFiniteLossError", "METRICS_FILE", "CURVE_FILE"]
-
-METRICS_FILE = "metrics.jsonl"
-CURVE_FILE = "learning_curve.png"
-CHECKPOINT_DIR = "checkpoint"
+__all__ = ["Trainer", "fit", "evaluate", "NonFiniteLossError"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -48,6 +46,14 @@ def _default_loss():
     from ..functional import cross_entropy
 
     return cross_entropy
+
+
+def _overflow_reported_by_the_guards():
+    """NumPy's overflow, invalid and divide-by-zero warnings switched off: a
+    loss or weight that becomes NaN or infinite is reported by the trainer's
+    guards (:class:`NonFiniteLossError`), whose message says where and what to
+    try; NumPy's warnings would only precede it."""
+    return xp.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def _progress_bar(iterable, enabled, description, total):
@@ -71,8 +77,9 @@ class Trainer:
         num_classes: for the confusion matrix; default: the model's output width,
             found on the first batch.
         topk: the k of the top-k accuracy (default 5, clipped to the class count).
-        out_dir: where ``metrics.jsonl``, ``learning_curve.png`` and the
-            ``checkpoint`` directory go; None writes nothing.
+        out_dir: the run directory, where ``metrics.jsonl``, ``learning_curve.png``
+            and the ``checkpoint`` directory go (:class:`~striate.train.layout.RunLayout`);
+            None writes nothing.
         meta: JSON-able facts stored in every checkpoint (model name and
             kwargs, dataset, class names, normalization, configuration), so that
             evaluation and prediction can rebuild everything from it.
@@ -98,13 +105,15 @@ class Trainer:
         self.log = log or (lambda line: None)
         self.epoch = 0  # completed epochs
         self.history = []
-        self._metrics_log = MetricsLog(os.path.join(out_dir, METRICS_FILE)) if out_dir else None
+        self.layout = RunLayout(out_dir) if out_dir else None
+        self._metrics_log = MetricsLog(self.layout.metrics_file) if out_dir else None
+        self._step_lr = None  # the learning rate of the latest optimizer step
 
     # ------------------------------------------------------------------ paths
 
     @property
     def checkpoint_path(self):
-        return os.path.join(self.out_dir, CHECKPOINT_DIR) if self.out_dir else None
+        return self.layout.checkpoint_dir if self.layout else None
 
     # ------------------------------------------------------------------ one epoch
 
@@ -125,8 +134,7 @@ class Trainer:
         self.model.train()
         total = len(self.train_loader) if hasattr(self.train_loader, "__len__") else None
         bar = _progress_bar(self.train_loader, self.progress, f"epoch {epoch}", total)
-        # NumPy's overflow warnings would only precede the guard's clearer message.
-        with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _overflow_reported_by_the_guards():
             metrics = self._train_batches(bar, epoch, total)
         if hasattr(bar, "close"):
             bar.close()
@@ -150,6 +158,7 @@ class Trainer:
                     "for NaN/inf values")
             self.optimizer.zero_grad()
             loss.backward()
+            self._step_lr = self._lr()
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
@@ -167,7 +176,7 @@ class Trainer:
             if not xp.isfinite(param.data).all():
                 raise NonFiniteLossError(
                     f"the weights of {name} became NaN or infinite at the end of epoch {epoch} "
-                    f"(learning rate {self._lr()}); training stopped. Try a lower learning rate")
+                    f"(learning rate {self._step_lr}); training stopped. Try a lower learning rate")
 
     def evaluate(self, loader=None):
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
@@ -185,23 +194,28 @@ class Trainer:
         ``stop_after`` stops after that many epochs *of this call*, leaving the
         schedule (built for ``epochs``) unfinished: continue later with
         :meth:`resume` and another ``fit(epochs)``.
+
+        Each record's ``lr`` is the learning rate of the epoch's last
+        optimizer step (of the first parameter group): the rate the epoch
+        trained with for a per-epoch schedule, and where it had arrived by the
+        epoch's end for a per-batch one (one-cycle). The scheduler steps
+        after it, so the next epoch's rate is not the one logged.
         """
         last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
         while self.epoch < last:
             epoch = self.epoch + 1
-            lr = self._lr()
             start = time.perf_counter()
             train = self.train_epoch(epoch)
             self._check_weights(epoch)
-            record = {"epoch": epoch, "lr": lr}
+            record = {"epoch": epoch, "lr": self._step_lr}
             record.update(train.summary("train"))
             if self.test_loader is not None:
-                with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                with _overflow_reported_by_the_guards():
                     test = self.evaluate()
                 if not math.isfinite(test.loss):
                     raise NonFiniteLossError(
                         f"the test loss became {test.loss} after epoch {epoch} (the training "
-                        f"loss was {train.loss:.4g}, learning rate {self._lr()}); training "
+                        f"loss was {train.loss:.4g}, learning rate {self._step_lr}); training "
                         "stopped. Try a lower learning rate")
                 record.update(test.summary("test"))
                 record["test_confusion"] = test.matrix.tolist()
@@ -230,8 +244,8 @@ class Trainer:
         os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
         self._metrics_log.append(record)
         if self.plot:
-            plot_learning_curve(self._metrics_log.records(),
-                                os.path.join(self.out_dir, CURVE_FILE), title=self.meta.get("title"))
+            plot_learning_curve(self._metrics_log.records(), self.layout.curve_file,
+                                title=self.meta.get("title"))
         self.save()
 
     # ------------------------------------------------------------------ checkpoints
@@ -248,7 +262,10 @@ class Trainer:
         """Restore model, optimizer, scheduler, random state and epoch count from
         a checkpoint (default: this trainer's own) and drop metrics-log lines of
         epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`."""
-        checkpoint = load_checkpoint(path or self.out_dir or self.checkpoint_path)
+        path = path or self.checkpoint_path
+        if path is None:
+            raise ValueError("Trainer.resume: no path given and no out_dir set")
+        checkpoint = load_checkpoint(path)
         checkpoint.load_model(self.model)
         checkpoint.restore_training(self.optimizer, self.scheduler)
         self.epoch = checkpoint.epoch
