@@ -292,7 +292,7 @@ EPOCHS, STEPS = 6, 6  # tiny_data's 96 training images in batches of 16
 def _run_py(schedule, warmup_epochs=0):
     """The schedule ``striate train --schedule ... --warmup ...`` builds."""
     def make(optimizer):
-        from striate.train.run import build_scheduler
+        from striate.cli.config import build_scheduler
 
         return build_scheduler({"schedule": schedule, "epochs": EPOCHS, "warmup": warmup_epochs},
                                optimizer, STEPS)
@@ -322,7 +322,7 @@ SCHEDULES = {
         lambda k, t: warmup(k, 2) if k < 2 else cosine(k - 2, 4)),
     "onecycle": (lambda o: (S.OneCycleLR(o, max_lr=BASE_LR, total_steps=EPOCHS * STEPS), "batch"),
                  lambda k, t: one_cycle(t, EPOCHS * STEPS)),
-    # What the command line builds (striate.train.run.build_scheduler):
+    # What the command line builds (striate.cli.config.build_scheduler):
     "cli_step": (_run_py("step"),  # divided by 10 at 1/2 and 3/4 of the 6 epochs
                  lambda k, t: BASE_LR * 0.1 ** ((k >= 3) + (k >= 4))),
     "cli_cosine": (_run_py("cosine"), lambda k, t: cosine(k, EPOCHS)),
@@ -333,17 +333,6 @@ SCHEDULES = {
     "cli_step_warmup": (_run_py("step", 2), lambda k, t: warmup(k, 2) if k < 2 else
                         BASE_LR * 0.1 ** ((k >= 3) + (k >= 4))),
 }
-
-# The command line's step schedule with warmup counts its milestones (1/2 and
-# 3/4 of the epochs) from the end of the warmup: with 2 warmup epochs of 6 it
-# decays once, at epoch 6, instead of at epochs 4 and 5.
-_SCHEDULE_DEFECTS = {"cli_step_warmup": "run.build_scheduler: step milestones shifted by warmup"}
-
-
-def _schedule_cases():
-    return [pytest.param(name, marks=pytest.mark.xfail(reason=_SCHEDULE_DEFECTS[name], strict=True))
-            if name in _SCHEDULE_DEFECTS else name for name in sorted(SCHEDULES)]
-
 
 def train_with_schedule(name, out_dir):
     striate.manual_seed(0)
@@ -364,13 +353,13 @@ def expected_lrs(name, epochs=range(EPOCHS)):
     return [closed_form(k, k * STEPS + j) for k in epochs for j in range(STEPS)]
 
 
-@pytest.mark.parametrize("name", _schedule_cases())
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_each_step_uses_the_scheduled_learning_rate(tmp_path, name):
     trainer = train_with_schedule(name, tmp_path)
     assert trainer.optimizer.used_lrs == pytest.approx(expected_lrs(name), rel=1e-12, abs=1e-15)
 
 
-@pytest.mark.parametrize("name", _schedule_cases())
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_logged_learning_rate_is_that_of_the_epochs_last_step(tmp_path, name):
     trainer = train_with_schedule(name, tmp_path)
     closed_form = SCHEDULES[name][1]

@@ -71,7 +71,7 @@ def register(subparsers):
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
     # Defaults are None so that --resume can tell what was given; the help
-    # strings state the real defaults (from striate.train.run.DEFAULTS).
+    # strings state the real defaults (from striate.cli.config.DEFAULTS).
     p.set_defaults(handler=run)
 
 
