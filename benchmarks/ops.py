@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import striate  # noqa: E402
 import striate.functional as F  # noqa: E402
 
-# (N, C, H, W, out, k); padding k // 2 (issue 2, "Must show" 4)
+# (N, C, H, W, out, k); padding k // 2
 CONV_SHAPES = [(64, 64, 32, 32, 64, 3), (128, 16, 28, 28, 32, 3),
                (128, 1, 28, 28, 6, 5), (64, 128, 16, 16, 128, 3)]
 # (N, C, H, W, kernel, stride)

@@ -1,4 +1,4 @@
-"""One harness for every op (Chainer's lesson): forward and every input gradient
+"""One harness for every op: forward and every input gradient
 against PyTorch in float32 and float64, and float64 central-difference checks.
 
     check_against_torch(F.conv2d, torch.nn.functional.conv2d, [x, w, b], stride=2)

@@ -24,7 +24,7 @@ def alexnet_summary():
 
 
 def test_alexnet_original_reproduces_the_lecture_table(alexnet_summary):
-    """Issue 4, Must show 2: the notes' "AlexNet single GPU equivalent" table."""
+    """The notes' "AlexNet single GPU equivalent" table."""
     rows = [(layer.type, layer.output_shape[1:], layer.num_params)
             for layer in leaves(alexnet_summary, "Conv2d", "MaxPool2d", "Linear")]
     assert rows == [
