@@ -22,3 +22,15 @@ def is_array(value):
 def is_floating(dtype):
     """True for a floating-point dtype (only those carry gradients)."""
     return xp.issubdtype(dtype, xp.floating)
+
+
+def lowest(dtype):
+    """The smallest value of ``dtype``: -inf for floats, the minimum of an integer
+    type (-128 for int8), False for bool. Max pooling pads with it so that the
+    padding never wins a window (-inf cast to int8 would be 0)."""
+    dtype = xp.dtype(dtype)
+    if xp.issubdtype(dtype, xp.integer):
+        return dtype.type(xp.iinfo(dtype).min)
+    if dtype == xp.bool_:
+        return xp.False_
+    return dtype.type(-xp.inf)

@@ -4,6 +4,7 @@ differences, and PyTorch's validation. Max-pool inputs are tie-free, so that
 the winner of every window (where the gradient is routed) is unambiguous."""
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as T
 
 import striate
@@ -77,6 +78,41 @@ def test_max_pool_pads_with_minus_infinity(nd, shape, options):
     ours, theirs = MAX[nd]
     check_against_torch(ours, theirs, [values], **options)
     assert ours(values, **options).data.max() < 0
+
+
+INTEGER_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8]
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES)
+def test_max_pool_pads_integers_with_the_dtype_minimum(dtype):
+    """The padding of an integer input is the dtype's minimum: -inf cast to int8
+    or int16 is 0, which beat every window of negative values."""
+    x = np.full((1, 1, 2, 2), -3 if np.issubdtype(dtype, np.signedinteger) else 3, dtype=dtype)
+    out = F.max_pool2d(x, 3, stride=1, padding=1)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data, x)   # every window holds the whole input
+    np.testing.assert_array_equal(out.data, T.max_pool2d(torch.tensor(x), 3, 1, 1).numpy())
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES)
+@pytest.mark.parametrize("nd, shape, options", [case for case in MAX_POOL if
+                                                 np.any(case[2].get("padding", 0))
+                                                 or case[2].get("ceil_mode")])
+def test_integer_max_pool_matches_torch(nd, shape, options, dtype):
+    """Integers spanning the dtype's range, padded windows included. PyTorch has
+    no integer max_pool1d, so the 1-d case goes through its max_pool2d on (N, C, 1, W)."""
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(nd).integers(info.min, info.max, size=shape, dtype=dtype,
+                                           endpoint=True)
+    ours = MAX[nd][0](x, **options)
+    if nd == 1:
+        height = {"kernel_size": 1, "stride": 1, "padding": 0, "dilation": 1}
+        options2d = {k: (height[k], v) if k in height else v for k, v in options.items()}
+        reference = T.max_pool2d(torch.tensor(x[:, :, None]), **options2d)[:, :, 0]
+    else:
+        reference = MAX[nd][1](torch.tensor(x), **options)
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours.data, reference.numpy())
 
 
 def test_max_pool_routes_gradient_to_the_winner():

@@ -12,7 +12,7 @@ separable: one averaging matrix (or one max per output index) per axis.
 import math
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import lowest, xp
 from .windows import (ceil_mode_pads, col2im, crop, offset_slices, output_shape, pad,
                       positive_tuple, spatial_ndim_check, to_tuple, window_sum)
 
@@ -25,8 +25,9 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
 
 
 class MaxPool(Function):
-    """Max over each window. The input is padded with -inf so that padding never
-    wins (DeZero padded with 0, wrong for windows of negative values).
+    """Max over each window. The input is padded with the dtype's lowest value
+    (-inf for floats, the minimum of an integer type) so that padding never wins
+    (a padding of 0 would be wrong for windows of negative values).
 
     ``pads`` are (before, after) pairs, already extended for ceil mode.
     With NaN inputs the output is NaN, as in PyTorch, but the gradient is not
@@ -41,7 +42,7 @@ class MaxPool(Function):
         return enumerate(offset_slices(self.kernel, self.stride, self.dilation, self.out_spatial))
 
     def forward(self, x):
-        padded = pad(x, self.pads, value=-xp.inf)
+        padded = pad(x, self.pads, value=lowest(x.dtype))
         index_type = xp.uint8 if math.prod(self.kernel) <= 256 else xp.int32
         best = winner = better = None
         for k, (_, where) in self.offsets():
@@ -177,8 +178,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max over KH x KW windows of (N, C, H, W) -> (N, C, OH, OW).
 
     ``stride`` defaults to ``kernel_size`` (non-overlapping windows); AlexNet's
-    overlapping pooling is ``kernel_size=3, stride=2``. Padding is -inf and at
-    most half the kernel; ``ceil_mode`` keeps a last, partial window.
+    overlapping pooling is ``kernel_size=3, stride=2``. Padding is -inf (an
+    integer type's minimum for integer input) and at most half the kernel;
+    ``ceil_mode`` keeps a last, partial window.
     """
     return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
 

@@ -1,7 +1,8 @@
 """Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
 ``AdaptiveMaxPool1d/2d``. They hold only their options; the work is done by
 ``striate.functional.pool``. As in PyTorch, ``stride`` defaults to the kernel
-size (non-overlapping windows) and max pooling pads with -inf.
+size (non-overlapping windows) and max pooling pads with -inf (an integer
+type's minimum for integer input).
 """
 from .. import functional as F
 from ..functional.windows import to_tuple
