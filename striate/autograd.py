@@ -425,6 +425,10 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# The ops behind the operators: imported last because they build on Function.
-from .functional import math as _math  # noqa: E402
-from .functional import shape as _shape  # noqa: E402
+# The one import from the autograd core into the ops, and so the one loop
+# between autograd and functional: Tensor's operators and methods call the ops
+# of functional.math and functional.shape, which subclass Function and make
+# Tensors. It runs last, once Function and Tensor exist; everything else
+# imports autograd, never the other way round (the array helpers that both
+# need, such as sum_to, live in backend).
+from .functional import math as _math, shape as _shape  # noqa: E402

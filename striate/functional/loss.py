@@ -14,9 +14,8 @@ weights), never the product of two Jacobians.
 import warnings
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import sum_to, xp
 from .activation import _sigmoid_array, log_softmax_array
-from .math import sum_to
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]

@@ -1,36 +1,14 @@
 """Elementwise arithmetic and reductions: the ops behind ``Tensor``'s operators.
 
 Binary ops broadcast like NumPy; their backward sums the gradient back over
-the broadcast axes (:func:`sum_to`) so that every input receives a gradient of
+the broadcast axes (``backend.sum_to``) so that every input receives a gradient of
 its own shape.
 """
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import normalize_dims, sum_to, xp
 
 __all__ = ["exp", "log", "sqrt", "abs", "clip", "clamp", "pow", "sum", "mean", "var",
            "amax", "amin", "where", "maximum", "minimum", "matmul"]
-
-
-def sum_to(grad, shape):
-    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
-    grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
-
-
-def normalize_dims(dim, ndim):
-    """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    for d in dims:
-        if not -ndim <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
 def _expand_reduced(grad, axes, keepdim):

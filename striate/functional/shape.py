@@ -3,8 +3,7 @@ concatenate, stack, pad. Their backward moves the gradient back the same way."""
 import builtins
 
 from ..autograd import Function, Tensor
-from ..backend import xp
-from .math import normalize_dims, sum_to
+from ..backend import normalize_dims, sum_to, xp
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
            "cat", "concatenate", "stack", "pad"]
