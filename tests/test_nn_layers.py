@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import striate
-import striate.functional as F
 import striate.nn as nn
 from harness import assert_close, randn, tie_free
 
@@ -26,11 +25,6 @@ def _build(name, args, kwargs, dtype):
     ours = getattr(nn, name)(*args, **kwargs).to(dtype)
     ours.load_state_dict(theirs.state_dict())  # strict: every name and shape must match
     return ours, theirs
-
-
-def _needs(*functions):
-    missing = [f for f in functions if not hasattr(F, f)]
-    return pytest.mark.skipif(bool(missing), reason=f"striate.functional lacks {missing} so far")
 
 
 def compare_layer(name, args, kwargs, input_shape, dtype, train=True, passes=1, inputs=None):
@@ -173,18 +167,9 @@ POOL_CASES = [
 ]
 
 
-def _pool_function(name):
-    nd = name[-2]
-    if name.startswith("Adaptive"):
-        return f"adaptive_{'max' if 'Max' in name else 'avg'}_pool{nd}d"
-    return f"{'max' if 'Max' in name else 'avg'}_pool{nd}d"
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, args, kwargs, shape", POOL_CASES)
 def test_pooling_layers(name, args, kwargs, shape, dtype):
-    if not hasattr(F, _pool_function(name)):
-        pytest.skip(f"striate.functional.{_pool_function(name)} is not there yet")
     compare_layer(name, args, kwargs, shape, dtype, inputs=tie_free(shape))
 
 
@@ -196,7 +181,6 @@ UPSAMPLE_CASES = [
 ]
 
 
-@_needs("interpolate")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("args, kwargs, shape", UPSAMPLE_CASES)
 def test_upsample(args, kwargs, shape, dtype):
