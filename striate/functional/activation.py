@@ -154,7 +154,7 @@ class ELU(Function):
         return xp.where(self.positive, g, g * (self.out + self.alpha)).astype(g.dtype, copy=False)
 
 
-def _sigmoid_array(x):
+def sigmoid_array(x):
     """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1, and for x < 0 the
     equivalent form e^x / (1 + e^x) is used."""
     e = xp.exp(-xp.abs(x))
@@ -163,7 +163,7 @@ def _sigmoid_array(x):
 
 class Sigmoid(Function):
     def forward(self, x):
-        self.out = _sigmoid_array(x)
+        self.out = sigmoid_array(x)
         return self.out
 
     def backward(self, g):
@@ -184,7 +184,7 @@ class SiLU(Function):
     """x sigmoid(x) (also called swish); derivative s (1 + x (1 - s))."""
 
     def forward(self, x):
-        self.x, self.s = x, _sigmoid_array(x)
+        self.x, self.s = x, sigmoid_array(x)
         return x * self.s
 
     def backward(self, g):
@@ -206,7 +206,7 @@ class Softplus(Function):
         return xp.where(self.linear, x, soft).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return xp.where(self.linear, g, g * _sigmoid_array(self.bx))
+        return xp.where(self.linear, g, g * sigmoid_array(self.bx))
 
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)

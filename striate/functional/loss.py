@@ -15,7 +15,7 @@ import warnings
 
 from ..autograd import Function, Tensor
 from ..backend import sum_to, xp
-from .activation import _sigmoid_array, log_softmax_array
+from .activation import sigmoid_array, log_softmax_array
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -341,7 +341,7 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
         need_x, need_t = self.needs_input_grad
         gx = gt = None
         if need_x:
-            gx = g * ((1.0 - self.t) - self.log_weight * _sigmoid_array(-self.x))
+            gx = g * ((1.0 - self.t) - self.log_weight * sigmoid_array(-self.x))
         if need_t:
             slope = -self.x
             if self.pos_weight is not None:
