@@ -8,8 +8,9 @@ so that nothing is recomputed. Softmax and log-softmax are single fused ops
 import math
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
+from .arguments import as_tensor, check_choice
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
            "softplus", "hardtanh", "softmax", "log_softmax", "erf"]
@@ -219,9 +220,7 @@ class GELU(Function):
     standard normal CDF, exactly via erf or with their tanh approximation."""
 
     def __init__(self, approximate="none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice(approximate, ("none", "tanh"), "approximate", "gelu")
 
     def forward(self, x):
         self.x = x
@@ -352,17 +351,15 @@ def erf(input):
     return Erf()(input)
 
 
-def _cast(input, dtype):
-    if dtype is None:
-        return input
-    return (input if isinstance(input, Tensor) else Tensor(input)).astype(dtype)
+def _cast(input, dtype, op):
+    return input if dtype is None else as_tensor(input, op=op).astype(dtype)
 
 
 def softmax(input, dim=None, dtype=None):
     """Softmax along ``dim`` (PyTorch's implicit choice when None, which PyTorch
     deprecates: pass ``dim``); ``dtype`` casts the input first."""
-    return Softmax(dim)(_cast(input, dtype))
+    return Softmax(dim)(_cast(input, dtype, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None):
-    return LogSoftmax(dim)(_cast(input, dtype))
+    return LogSoftmax(dim)(_cast(input, dtype, "log_softmax"))

@@ -4,8 +4,9 @@ Binary ops broadcast like NumPy; their backward sums the gradient back over
 the broadcast axes (``backend.sum_to``) so that every input receives a gradient of
 its own shape.
 """
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import normalize_dims, sum_to, xp
+from .arguments import as_array, as_tensor
 
 __all__ = ["exp", "log", "sqrt", "abs", "clip", "clamp", "pow", "sum", "mean", "var",
            "amax", "amin", "where", "maximum", "minimum", "matmul"]
@@ -260,10 +261,6 @@ def arg_reduce(fn, x, dim, keepdim):
 # --------------------------------------------------------------------------- functional forms
 
 
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 def exp(x):
     return Exp()(x)
 
@@ -300,7 +297,7 @@ def sum(x, dim=None, keepdim=False):
 
 
 def mean(x, dim=None, keepdim=False):
-    x = _t(x)
+    x = as_tensor(x, op="mean")
     count = 1
     for axis in normalize_dims(dim, x.ndim):
         count *= x.shape[axis]
@@ -308,7 +305,7 @@ def mean(x, dim=None, keepdim=False):
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):
-    x = _t(x)
+    x = as_tensor(x, op="var")
     count = 1
     for axis in normalize_dims(dim, x.ndim):
         count *= x.shape[axis]
@@ -329,9 +326,9 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    return -Maximum()(-_t(a), -_t(b))
+    return -Maximum()(-as_tensor(a, op="minimum"), -as_tensor(b, op="minimum"))
 
 
 def where(condition, a, b):
-    condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    condition = as_array(condition)
     return Where(condition.astype(bool))(a, b)

@@ -14,8 +14,9 @@ positions) is a segmented sum, ``add.reduceat``, over runs of equal index.
 """
 import math
 
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
+from .arguments import as_tensor
 
 __all__ = ["interpolate", "upsample"]
 
@@ -180,7 +181,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     including using 1/scale_factor (not in/out) for the source positions unless
     ``recompute_scale_factor`` is True.
     """
-    input = input if isinstance(input, Tensor) else Tensor(input)
+    input = as_tensor(input, op="interpolate")
     if input.ndim not in (3, 4, 5):
         raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, *spatial), "
                          f"got shape {input.shape}")

@@ -1,5 +1,6 @@
 """The one sliding-window utility shared by convolution, transposed convolution,
-max pooling and average pooling (STYLE lesson 3).
+max pooling and average pooling. (Their arguments are checked and normalized
+in ``arguments.py``.)
 
 Symbols, per spatial dimension (there are ``nd`` = 1, 2 or 3 of them; the 2-d
 names are used throughout, 1-d and 3-d drop or add a letter):
@@ -26,58 +27,10 @@ entry back to the input pixel it came from, looping over the K kernel offsets
 only (each offset is one strided slice of the whole batch).
 """
 import itertools
-import numbers
 
 from ..backend import as_strided, xp
 
-__all__ = []  # internal helpers: imported by conv.py and pool.py, not re-exported
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-def to_tuple(value, nd, name, op):
-    """An int or a sequence of ``nd`` ints as a tuple of ``nd`` ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),) * nd
-    try:
-        values = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}") from None
-    if len(values) == 1:
-        return values * nd
-    if len(values) != nd:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}")
-    return values
-
-
-def positive_tuple(value, nd, name, op):
-    values = to_tuple(value, nd, name, op)
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
-    return values
-
-
-def padding_pairs(padding, nd, kernel, stride, dilation, op):
-    """Padding as ``nd`` (before, after) pairs.
-
-    ``'valid'`` is no padding. ``'same'`` keeps the input size at stride 1: the
-    total ``D*(K-1)`` is split like PyTorch does, the extra pixel of an even
-    kernel going after (right/bottom).
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * nd
-        if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
-        if any(s != 1 for s in stride):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride={stride}")
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return tuple((t // 2, t - t // 2) for t in totals)
-    pads = to_tuple(padding, nd, "padding", op)
-    if any(p < 0 for p in pads):
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
-    return tuple((p, p) for p in pads)
+__all__ = []  # building blocks of conv.py and pool.py, not re-exported
 
 
 # --------------------------------------------------------------------------- sizes
@@ -246,14 +199,3 @@ def crop(x, pads):
     """Remove (before, after) padding from the trailing dimensions (a view)."""
     nd = len(pads)
     return x[(Ellipsis,) + tuple(slice(b, s - a) for s, (b, a) in zip(x.shape[-nd:], pads))]
-
-
-def spatial_ndim_check(x, nd, op):
-    """Accept ``(N, C, *spatial)`` and unbatched ``(C, *spatial)`` like PyTorch;
-    returns True when the input is unbatched."""
-    if x.ndim == nd + 2:
-        return False
-    if x.ndim == nd + 1:
-        return True
-    raise ValueError(f"{op}: expected a {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input "
-                     f"(N, C, {', '.join('DHW'[3 - nd:])}), got shape {tuple(x.shape)}")

@@ -1,6 +1,7 @@
 """Loss functions as modules (``criterion = CrossEntropyLoss(); loss = criterion(logits, y)``),
 around ``striate.functional.loss``. Class weights are buffers, as in PyTorch."""
 from .. import functional as F
+from ..functional.arguments import check_choice
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss"]
@@ -11,10 +12,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
-                             f"got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_choice(reduction, _REDUCTIONS, "reduction", type(self).__name__)
 
 
 class _WeightedLoss(_Loss):

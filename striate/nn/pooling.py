@@ -5,7 +5,7 @@ size (non-overlapping windows) and max pooling pads with -inf (an integer
 type's minimum for integer input).
 """
 from .. import functional as F
-from ..functional.windows import to_tuple
+from ..functional.arguments import nonnegative_tuple, positive_tuple, to_tuple
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -19,6 +19,17 @@ def _refuse_indices(name, return_indices):
         raise NotImplementedError(f"{name}: return_indices=True is not supported")
 
 
+def _check_window(layer, kernel_size, stride, padding, dilation=1):
+    """The layer's options, checked when it is built and quoting its name; they are
+    kept as given (PyTorch's repr shows them so), and the op checks them again
+    against each input."""
+    name, nd = type(layer).__name__, layer.nd
+    positive_tuple(kernel_size, nd, "kernel_size", name)
+    positive_tuple(stride, nd, "stride", name)
+    nonnegative_tuple(padding, nd, "padding", name)
+    positive_tuple(dilation, nd, "dilation", name)
+
+
 class _MaxPoolNd(Module):
     nd = None
 
@@ -30,6 +41,7 @@ class _MaxPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        _check_window(self, self.kernel_size, self.stride, padding, dilation)
 
     def forward(self, input):
         pool = getattr(F, f"max_pool{self.nd}d")
@@ -66,6 +78,7 @@ class _AvgPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        _check_window(self, self.kernel_size, self.stride, padding)
 
     def forward(self, input):
         pool = getattr(F, f"avg_pool{self.nd}d")
