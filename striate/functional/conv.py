@@ -11,12 +11,11 @@ Forward is im2col + GEMM: the padded input, viewed as windows
 ``(N, C, KH, KW, OH, OW)`` without copying, is copied once into columns
 ``(G, Cg*K, N*L)``, and each group's weight ``(Og, Cg*K)`` multiplies them in a
 single GEMM over all N*L positions; the ``(O, N, L)`` result is transposed to
-NCHW. Measured on the benchmark shapes, this one-large-GEMM layout matched
-per-sample batched GEMMs on one thread and degraded far less on two threads
-of a loaded machine (every BLAS call synchronizes its threads, and a batched
-matmul makes N of them). The columns live in a recycled workspace
-(``windows.workspace``): fresh allocations of that size cost as much in page
-faults as the copy itself.
+NCHW. One large GEMM rather than N per-sample ones, because every BLAS call
+synchronizes its threads and a batched matmul makes N of them; the two
+layouts are timed against each other and PyTorch in ``benchmarks/ops.py``.
+The columns live in a recycled workspace (``windows.workspace``), because a
+fresh allocation of that size pays a page fault on every first touch.
 
 Backward, as the lecture notes derive it:
 
@@ -148,9 +147,9 @@ def weight_gradient(grad, cols, groups, weight_shape):
     the input pixel that tap (kh, kw) saw there: one GEMM per group,
     ``grad`` as (G, Og, N*L) times the columns (G, Cg*K, N*L) transposed.
 
-    Computed as (columns @ grad^T)^T: OpenBLAS on two threads of a loaded
-    machine took 1.6 s instead of 0.08 s for grad @ columns^T on the benchmark's
-    first shape (same result; the order only changes how BLAS splits the work).
+    Computed as (columns @ grad^T)^T rather than grad @ columns^T: the same
+    result, but OpenBLAS splits this order's long inner dimension across
+    threads far better (``benchmarks/ops.py`` shows the difference).
     """
     transposed = xp.matmul(cols, channels_first(grad, groups).transpose(0, 2, 1))  # (G, Cg*K, Og)
     return xp.ascontiguousarray(transposed.transpose(0, 2, 1)).reshape(weight_shape)
@@ -170,9 +169,9 @@ class Conv(Function):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
         # Two routes to the same input gradient (see the module docstring). The
         # flipped correlation copies O*K values per input pixel, col2im C*K values
-        # plus K strided adds; measured on the benchmark shapes (two threads), the
-        # flipped route wins while O <= 2C (62 vs 103 ms at C=O=64, 30 vs 39 ms
-        # at C=16, O=32) and loses above (10 vs 4 ms for LeNet's C=1, O=6).
+        # plus K strided adds; so the flipped route wins while O <= 2C and loses
+        # when a layer widens the channels more (LeNet's C=1, O=6), as the
+        # shapes of benchmarks/ops.py show.
         # Strided convolutions always take col2im, which never touches the
         # zeros that a stride-dilated gradient would contain.
         self.flipped_ok = all(s == 1 for s in stride)

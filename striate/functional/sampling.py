@@ -10,7 +10,8 @@ input positions i0(o) <= i1(o) with weights l0(o) + l1(o) = 1 (nearest: one
 position, weight 1), so the forward is two ``take``s and a weighted sum per
 axis, O(output) work with no loop over pixels. Because i0 and i1 never
 decrease with o, the backward (a scatter-add of the gradient onto those
-positions) is a segmented sum, ``add.reduceat``, over runs of equal index.
+positions) is a sum over runs of equal index, done as one dense gather and
+add per position within the runs (:func:`_scatter_axis`).
 """
 import math
 
@@ -107,8 +108,8 @@ def _scatter_axis(g, axis, taps, in_size):
     no output reads i), at most about ceil(out/in) + 1 long. We loop over the
     position r within the runs (like a loop over kernel offsets): step r
     gathers output first(i) + r for every i at once and adds it where
-    length(i) > r. Every step is a dense gather and add (scatter-adds with
-    ``add.at`` or ``add.reduceat`` measured several times slower).
+    length(i) > r. Every step is a dense gather and add, where the plain
+    scatter-add ``add.at`` is unbuffered and goes element by element.
     """
     shape = list(g.shape)
     shape[axis] = in_size

@@ -62,9 +62,9 @@ def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
 # --------------------------------------------------------------------------- workspace
 #
 # The im2col columns are large (K times the input) and short-lived. Allocated
-# fresh each step, their page faults cost about as much as filling them (we
-# measured 36 ms instead of 21 ms for the columns of a (64, 64, 32, 32) input
-# and a 3x3 kernel), so released buffers are kept, per shape and dtype, for the
+# fresh each step, they pay a page fault on the first touch of every page, a
+# cost of the order of filling them (benchmarks/ops.py times conv with this
+# pool in place), so released buffers are kept, per shape and dtype, for the
 # next call. Only scratch arrays that no caller can see go through here.
 
 _pool = {}
@@ -162,8 +162,8 @@ def col2im(cols, padded_shape, kernel, stride, dilation):
     out_spatial = cols.shape[2 + nd:]
     # Add in the order the columns lie in memory: conv's GEMM layout is
     # channel-major (C, *K, N, *out), and accumulating it into a (C, N, *S)
-    # array reads each offset's columns in one sweep (measured 7.1 -> 5.4 ms
-    # for LeNet's second conv). The result is then a transposed view.
+    # array reads each offset's columns in one sweep instead of N strided ones.
+    # The result is then a transposed view.
     channel_major = cols.strides[1] > cols.strides[0]
     if channel_major:
         cols = cols.swapaxes(0, 1)
