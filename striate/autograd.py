@@ -63,6 +63,7 @@ class Function:
 
     inputs = ()
     needs_input_grad = ()
+    broadcasts = False  # True for elementwise ops, whose inputs broadcast against each other
 
     def __call__(self, *inputs):
         tensors = [x if isinstance(x, Tensor) else as_tensor(x, like=_first_tensor(inputs),
@@ -70,7 +71,13 @@ class Function:
                    for x in inputs]
         record = _grad_enabled and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
-        output = Tensor(self.forward(*[t.data for t in tensors]))
+        arrays = [t.data for t in tensors]
+        try:
+            output = Tensor(self.forward(*arrays))
+        except ValueError:
+            if self.broadcasts:  # looked into only on failure: nothing on the good path
+                _check_broadcast(self.name, arrays)
+            raise
         if record:
             self.inputs = tensors
             output.requires_grad = True
@@ -114,6 +121,17 @@ def as_tensor(value, dtype=None, *, like=None, op="as_tensor"):
         return Tensor(value, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise type(error)(f"{op}: cannot make a tensor of {_describe(value)}: {error}") from None
+
+
+def _check_broadcast(op, arrays):
+    """Raise a clear error naming ``op`` if the arrays' shapes do not broadcast."""
+    shapes = [a.shape for a in arrays]
+    try:
+        xp.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: inputs of shapes {' and '.join(str(s) for s in shapes)} cannot "
+                         "be broadcast together (each dim, counted from the last, must be "
+                         "equal or 1)") from None
 
 
 def _describe(value):

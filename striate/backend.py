@@ -55,13 +55,15 @@ def sum_to(grad, shape):
     return grad.reshape(shape)
 
 
-def normalize_dims(dim, ndim):
+def normalize_dims(dim, ndim, op=None):
     """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes of
-    an ``ndim``-d array; None means all of them."""
+    an ``ndim``-d array; None means all of them. ``op`` names the caller in the
+    IndexError for a dim out of range."""
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     for d in dims:
         if not -ndim <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
+            raise IndexError(f"{op + ': ' if op else ''}dim {d} is out of range for a tensor "
+                             f"with {ndim} dimensions")
     return tuple(sorted(d % max(ndim, 1) for d in dims))

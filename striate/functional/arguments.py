@@ -14,7 +14,7 @@ checked already.
   :func:`check_probability`, :func:`check_choice`, :func:`shape_tuple`;
 * int-or-tuple options of the window ops: :func:`to_tuple`,
   :func:`positive_tuple`, :func:`nonnegative_tuple`, :func:`padding_pairs`,
-  :func:`check_output_padding`;
+  :func:`check_pool_padding`, :func:`check_output_padding`;
 * input shapes: :func:`check_ndim`, :func:`check_spatial_input`,
   :func:`check_axis_size`, :func:`check_features`, :func:`check_trailing_shape`,
   :func:`check_groups`, :func:`check_window_fits`;
@@ -156,6 +156,14 @@ def padding_pairs(padding, n, kernel, stride, dilation, op):
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
     return tuple((p, p) for p in nonnegative_tuple(padding, n, "padding", op))
+
+
+def check_pool_padding(padding, kernel, op):
+    """Pooling pads at most half the kernel on each side (PyTorch's rule: more
+    would make windows that hold padding only)."""
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
+                         f"padding={tuple(padding)} for kernel_size={tuple(kernel)}")
 
 
 def check_output_padding(output_padding, stride, dilation, op):

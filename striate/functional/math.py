@@ -21,6 +21,8 @@ def _expand_reduced(grad, axes, keepdim):
 
 
 class Add(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -30,6 +32,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -39,6 +43,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -50,6 +56,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -63,6 +71,8 @@ class Div(Function):
 
 class Pow(Function):
     """``a ** b``; d/da = b a^(b-1), d/db = a^b log a."""
+
+    broadcasts = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -84,7 +94,14 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        try:
+            return a @ b
+        except ValueError:  # only on failure: the message quotes the shapes, not NumPy's gufunc
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the last dim "
+                             f"of the first ({a.shape[-1] if a.ndim else None}) must equal the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} dim of the second "
+                             f"({b.shape[-2] if b.ndim > 1 else b.shape[0] if b.ndim else None})"
+                             ) from None
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -106,6 +123,8 @@ class MatMul(Function):
 class Maximum(Function):
     """Elementwise max; ties send half the gradient each way (as PyTorch does)."""
 
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp.maximum(a, b)
@@ -123,7 +142,12 @@ class Where(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return xp.where(self.condition, a, b)
+        try:
+            return xp.where(self.condition, a, b)
+        except ValueError:
+            raise ValueError(f"where: condition of shape {self.condition.shape} and inputs of "
+                             f"shapes {a.shape} and {b.shape} cannot be broadcast together"
+                             ) from None
 
     def backward(self, g):
         zero = xp.zeros((), dtype=g.dtype)
@@ -218,7 +242,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = normalize_dims(self.dim, x.ndim, "sum")
         return xp.asarray(x.sum(axis=self.axes, keepdims=self.keepdim))
 
     def backward(self, g):
@@ -234,7 +258,7 @@ class Max(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = normalize_dims(self.dim, x.ndim, self.name.lower())
         if x.size == 0:
             raise ValueError(f"{self.name}: reduction of an empty tensor of shape {x.shape}")
         self.x = x
@@ -299,7 +323,7 @@ def sum(x, dim=None, keepdim=False):
 def mean(x, dim=None, keepdim=False):
     x = as_tensor(x, op="mean")
     count = 1
-    for axis in normalize_dims(dim, x.ndim):
+    for axis in normalize_dims(dim, x.ndim, "mean"):
         count *= x.shape[axis]
     return Sum(dim, keepdim)(x) * (1.0 / count)
 
@@ -307,7 +331,7 @@ def mean(x, dim=None, keepdim=False):
 def var(x, dim=None, keepdim=False, unbiased=True):
     x = as_tensor(x, op="var")
     count = 1
-    for axis in normalize_dims(dim, x.ndim):
+    for axis in normalize_dims(dim, x.ndim, "var"):
         count *= x.shape[axis]
     centered = x - mean(x, dim, keepdim=True)
     return Sum(dim, keepdim)(centered * centered) * (1.0 / max(count - unbiased, 1))

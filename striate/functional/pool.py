@@ -15,8 +15,8 @@ import numbers
 from .. import backend
 from ..autograd import Function
 from ..backend import lowest, xp
-from .arguments import (as_tensor, call_as_batch, check_spatial_input, check_window_fits,
-                        nonnegative_tuple, positive_tuple)
+from .arguments import (as_tensor, call_as_batch, check_pool_padding, check_spatial_input,
+                        check_window_fits, nonnegative_tuple, positive_tuple)
 from .windows import ceil_mode_pads, col2im, crop, offset_slices, output_shape, pad, window_sum
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -129,9 +129,7 @@ def _pool_arguments(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode
     stride = kernel if stride is None or stride == [] else positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
     padding = nonnegative_tuple(padding, nd, "padding", op)
-    if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
-                         f"padding={padding} for kernel_size={kernel}")
+    check_pool_padding(padding, kernel, op)
     pairs = tuple((p, p) for p in padding)
     check_window_fits(x, kernel, pairs, dilation, op)
     spatial = tuple(x.shape[-nd:])

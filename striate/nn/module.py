@@ -383,6 +383,10 @@ class Module:
                 mismatched.append(f"{key}: value of type {type(state_dict[key]).__name__} is "
                                   f"not an array ({error})")
                 continue
+            if array.dtype.kind not in "biuf":
+                mismatched.append(f"{key}: value of type {type(state_dict[key]).__name__} and "
+                                  f"dtype {array.dtype} does not hold real numbers")
+                continue
             if array.shape != target.shape:
                 mismatched.append(f"{key}: checkpoint shape {tuple(array.shape)}, "
                                   f"model shape {tuple(target.shape)}")
@@ -393,7 +397,7 @@ class Module:
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if mismatched:
-            problems.append("shape mismatches: " + "; ".join(mismatched))
+            problems.append("shape or type mismatches: " + "; ".join(mismatched))
         if problems:
             raise RuntimeError(f"Error(s) loading state_dict into {type(self).__name__} "
                                "(nothing was loaded):\n  " + "\n  ".join(problems))

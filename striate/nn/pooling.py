@@ -5,7 +5,8 @@ size (non-overlapping windows) and max pooling pads with -inf (an integer
 type's minimum for integer input).
 """
 from .. import functional as F
-from ..functional.arguments import nonnegative_tuple, positive_tuple, to_tuple
+from ..functional.arguments import (check_pool_padding, nonnegative_tuple, positive_tuple,
+                                    to_tuple)
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -24,9 +25,9 @@ def _check_window(layer, kernel_size, stride, padding, dilation=1):
     kept as given (PyTorch's repr shows them so), and the op checks them again
     against each input."""
     name, nd = type(layer).__name__, layer.nd
-    positive_tuple(kernel_size, nd, "kernel_size", name)
+    kernel = positive_tuple(kernel_size, nd, "kernel_size", name)
     positive_tuple(stride, nd, "stride", name)
-    nonnegative_tuple(padding, nd, "padding", name)
+    check_pool_padding(nonnegative_tuple(padding, nd, "padding", name), kernel, name)
     positive_tuple(dilation, nd, "dilation", name)
 
 
