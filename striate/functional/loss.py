@@ -21,7 +21,8 @@ from .arguments import as_array, as_tensor, call_as_batch, check_choice
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
-_REDUCTIONS = ("none", "mean", "sum")
+#: The values of every loss's ``reduction`` (the layers of striate.nn.loss check them too).
+REDUCTIONS = ("none", "mean", "sum")
 
 
 def _check_options(op, reduction, size_average, reduce):
@@ -30,7 +31,7 @@ def _check_options(op, reduction, size_average, reduce):
     if size_average is not None or reduce is not None:
         raise ValueError(f"{op}: size_average and reduce are deprecated in PyTorch and not "
                          f"supported; use reduction='none' | 'mean' | 'sum'")
-    check_choice(reduction, _REDUCTIONS, "reduction", op)
+    check_choice(reduction, REDUCTIONS, "reduction", op)
 
 
 def _optional_array(value):

@@ -2,17 +2,15 @@
 around ``striate.functional.loss``. Class weights are buffers, as in PyTorch."""
 from .. import functional as F
 from ..functional.arguments import check_choice
+from ..functional.loss import REDUCTIONS
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        self.reduction = check_choice(reduction, _REDUCTIONS, "reduction", type(self).__name__)
+        self.reduction = check_choice(reduction, REDUCTIONS, "reduction", type(self).__name__)
 
 
 class _WeightedLoss(_Loss):
