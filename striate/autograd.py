@@ -123,6 +123,17 @@ def as_tensor(value, dtype=None, *, like=None, op="as_tensor"):
         raise type(error)(f"{op}: cannot make a tensor of {_describe(value)}: {error}") from None
 
 
+def as_array(value):
+    """A backend array from a Tensor (its ``data``, shared), a torch tensor
+    (detached and on the CPU), a backend array (as it is) or anything
+    array-like (lists, numbers). Nothing is copied that need not be."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, torch not imported
+        value = value.detach().cpu().numpy()
+    return xp.asarray(value)
+
+
 def _check_broadcast(op, arrays):
     """Raise a clear error naming ``op`` if the arrays' shapes do not broadcast."""
     shapes = [a.shape for a in arrays]
@@ -319,7 +330,7 @@ class Tensor:
                     "reduce it (e.g. .sum()) or pass gradient= of the same shape")
             gradient = xp.ones_like(self.data)
         else:
-            gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
+            gradient = as_array(gradient)
             if gradient.shape != self.shape:
                 raise RuntimeError(f"backward(): gradient of shape {gradient.shape} does not match "
                                    f"the tensor's shape {self.shape}")

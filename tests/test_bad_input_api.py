@@ -198,6 +198,10 @@ CASES = [
     ("expand to an incompatible shape", lambda: t(2, 3).expand(4, 3), ValueError,
      r"expand: cannot expand a tensor of shape \(2, 3\) to \(4, 3\)"),
 
+    ("interpolate with neither size nor scale_factor", lambda: F.interpolate(t(1, 1, 4, 4)),
+     ValueError, r"interpolate: give exactly one of size and scale_factor, got size=None, "
+                 r"scale_factor=None"),
+
     # ---- load_state_dict
     ("load_state_dict missing key", lambda: nn.Linear(2, 3).load_state_dict(
         linear_state(bias=None)), RuntimeError,

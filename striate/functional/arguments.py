@@ -8,10 +8,12 @@ with the shapes involved quoted as tuples. Checks run here, at the top of the
 public functions and layers; ``Function.forward`` works on arrays that were
 checked already.
 
-* values: :func:`as_tensor` (from ``striate.autograd``, the one tensor door)
-  and :func:`as_array` (arrays, tensors and torch tensors as backend arrays);
+* values: ``as_tensor`` (anything to a Tensor) and ``as_array`` (Tensors,
+  torch tensors and array-likes to a backend array), both defined in
+  ``striate.autograd``, which needs them itself, and re-exported here;
 * numbers and options: :func:`positive_int`, :func:`nonnegative_int`,
-  :func:`check_probability`, :func:`check_choice`, :func:`shape_tuple`;
+  :func:`check_probability`, :func:`check_choice`, :func:`check_exactly_one`,
+  :func:`shape_tuple`;
 * int-or-tuple options of the window ops: :func:`to_tuple`,
   :func:`positive_tuple`, :func:`nonnegative_tuple`, :func:`padding_pairs`,
   :func:`check_pool_padding`, :func:`check_output_padding`;
@@ -26,24 +28,9 @@ padding as (before, after) pairs.
 """
 import numbers
 
-from ..autograd import Tensor, as_tensor  # noqa: F401  (as_tensor: re-exported, the one door)
-from ..backend import xp
+from ..autograd import as_array, as_tensor  # noqa: F401  (re-exported: the two value doors)
 
 __all__ = []  # the building blocks of ops and layers; not re-exported by striate.functional
-
-
-# --------------------------------------------------------------------------- values
-
-
-def as_array(value):
-    """A backend array from a Tensor (its ``data``, shared), a torch tensor
-    (detached and on the CPU), a backend array (as it is) or anything
-    array-like (lists, numbers). Nothing is copied that need not be."""
-    if isinstance(value, Tensor):
-        return value.data
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, torch not imported
-        value = value.detach().cpu().numpy()
-    return xp.asarray(value)
 
 
 # --------------------------------------------------------------------------- numbers and options
@@ -82,6 +69,14 @@ def check_choice(value, choices, name, op):
         raise ValueError(f"{op}: {name}={value!r} is not a valid value for {name}; choose one "
                          f"of {', '.join(repr(c) for c in choices)}")
     return value
+
+
+def check_exactly_one(op, **options):
+    """Exactly one of the keyword ``options`` is given (not None), such as
+    interpolate's ``size`` and ``scale_factor``."""
+    if sum(value is not None for value in options.values()) != 1:
+        shown = ", ".join(f"{name}={value!r}" for name, value in options.items())
+        raise ValueError(f"{op}: give exactly one of {' and '.join(options)}, got {shown}")
 
 
 def shape_tuple(value, name, op):

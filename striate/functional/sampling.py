@@ -17,7 +17,7 @@ import math
 
 from ..autograd import Function
 from ..backend import xp
-from .arguments import as_tensor
+from .arguments import as_tensor, check_exactly_one
 
 __all__ = ["interpolate", "upsample"]
 
@@ -201,8 +201,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     else:
         raise ValueError(f"interpolate: unknown mode {mode!r}; choose from "
                          f"{', '.join(_NEAREST_MODES + tuple(_LINEAR_MODES))}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    check_exactly_one("interpolate", size=size, scale_factor=scale_factor)
 
     in_sizes = input.shape[2:]
     sizes, factors = _per_dim(size, spatial, "size"), _per_dim(scale_factor, spatial, "scale_factor")

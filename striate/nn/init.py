@@ -18,7 +18,7 @@ fan_out)) balances both.
 import math
 
 from .. import random
-from ..autograd import Tensor
+from ..functional.arguments import as_array
 from ..backend import xp
 
 __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
@@ -28,7 +28,7 @@ __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal
 
 def _fill(tensor, values):
     """Write ``values`` into the tensor's array in place, in the tensor's dtype."""
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = as_array(tensor)
     array[...] = xp.asarray(values).astype(array.dtype, copy=False)
     return tensor
 
