@@ -54,7 +54,7 @@ def nonnegative_int(value, name, op):
     return int(value)
 
 
-def check_probability(p, op, name="p"):
+def check_probability(p, name, op):
     """``p`` as a float in [0, 1]; NaN is refused too (it fails both comparisons)."""
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise TypeError(f"{op}: probability {name} must be a number, got {p!r}")

@@ -40,7 +40,7 @@ def _mask(shape, p, dtype):
 
 def _apply(input, mask_shape, p, training, op):
     """``input`` (a checked Tensor) times a fresh mask of ``mask_shape``."""
-    p = check_probability(p, op)
+    p = check_probability(p, "p", op)
     if not training or p == 0.0:
         return input
     if not xp.issubdtype(input.dtype, xp.floating):

@@ -13,7 +13,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        check_probability(p, "Dropout")
+        check_probability(p, "p", "Dropout")
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
