@@ -63,12 +63,21 @@ class Function:
 
     inputs = ()
     needs_input_grad = ()
+    broadcasts = False  # True for elementwise ops, whose inputs broadcast against each other
 
     def __call__(self, *inputs):
-        tensors = [_as_input(x, inputs) for x in inputs]
+        tensors = [x if isinstance(x, Tensor) else as_tensor(x, like=_first_tensor(inputs),
+                                                             op=self.name)
+                   for x in inputs]
         record = _grad_enabled and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
-        output = Tensor(self.forward(*[t.data for t in tensors]))
+        arrays = [t.data for t in tensors]
+        try:
+            output = Tensor(self.forward(*arrays))
+        except ValueError:
+            if self.broadcasts:  # looked into only on failure: nothing on the good path
+                _check_broadcast(self.name, arrays)
+            raise
         if record:
             self.inputs = tensors
             output.requires_grad = True
@@ -86,16 +95,62 @@ class Function:
         return type(self).__name__
 
 
-def _as_input(value, siblings):
-    """Wrap a non-tensor input. Python scalars take the dtype of a tensor
-    sibling, so ``x * 2.0`` stays float32 when ``x`` is float32."""
+def _first_tensor(values):
+    return next((v for v in values if isinstance(v, Tensor)), None)
+
+
+def as_tensor(value, dtype=None, *, like=None, op="as_tensor"):
+    """The one door from user values to tensors, used by every op and layer.
+
+    A ``Tensor`` passes through as it is. Anything else becomes a new tensor:
+    a backend array keeps its dtype and its memory (no copy); Python numbers
+    and lists become float32 for floats, or take the dtype of ``like`` (a
+    tensor beside it, such as the other operand of ``x * 2.0``) when that is
+    floating, so that float64 stays float64. ``dtype``, when given, is the
+    dtype for a value that is not a tensor yet.
+
+    A value that holds no numbers (strings, objects, None, ragged lists)
+    raises a TypeError or ValueError that names ``op``, the caller.
+    """
     if isinstance(value, Tensor):
         return value
-    if not backend.is_array(value):
-        like = next((s for s in siblings if isinstance(s, Tensor)), None)
-        dtype = like.dtype if like is not None and backend.is_floating(like.dtype) else None
+    if dtype is None and like is not None and not backend.is_array(value) \
+            and backend.is_floating(like.dtype):
+        dtype = like.dtype
+    try:
         return Tensor(value, dtype=dtype)
-    return Tensor(value)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{op}: cannot make a tensor of {_describe(value)}: {error}") from None
+
+
+def as_array(value):
+    """A backend array from a Tensor (its ``data``, shared), a torch tensor
+    (detached and on the CPU), a backend array (as it is) or anything
+    array-like (lists, numbers). Nothing is copied that need not be."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, torch not imported
+        value = value.detach().cpu().numpy()
+    return xp.asarray(value)
+
+
+def _check_broadcast(op, arrays):
+    """Raise a clear error naming ``op`` if the arrays' shapes do not broadcast."""
+    shapes = [a.shape for a in arrays]
+    try:
+        xp.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: inputs of shapes {' and '.join(str(s) for s in shapes)} cannot "
+                         "be broadcast together (each dim, counted from the last, must be "
+                         "equal or 1)") from None
+
+
+def _describe(value):
+    """A short description of a value for an error message."""
+    if backend.is_array(value):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 # --------------------------------------------------------------------------- backward engine
@@ -154,6 +209,9 @@ def run_backward(root, grad, retain_graph=False):
 # --------------------------------------------------------------------------- Tensor
 
 
+_NUMERIC_KINDS = "biufc"  # NumPy's dtype.kind of bool, int, unsigned, float and complex
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -176,6 +234,9 @@ class Tensor:
             data = xp.asarray(data, dtype=dtype)
             if dtype is None and data.dtype == xp.float64:
                 data = data.astype(backend.default_float)
+        if data.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"a tensor holds numbers (bool, integer, floating or complex), "
+                            f"not dtype {data.dtype}")
         if requires_grad and not backend.is_floating(data.dtype):
             raise TypeError(f"only floating-point tensors can require gradients, got {data.dtype}")
         self.data = data
@@ -269,7 +330,7 @@ class Tensor:
                     "reduce it (e.g. .sum()) or pass gradient= of the same shape")
             gradient = xp.ones_like(self.data)
         else:
-            gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
+            gradient = as_array(gradient)
             if gradient.shape != self.shape:
                 raise RuntimeError(f"backward(): gradient of shape {gradient.shape} does not match "
                                    f"the tensor's shape {self.shape}")
@@ -425,6 +486,10 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# The ops behind the operators: imported last because they build on Function.
-from .functional import math as _math  # noqa: E402
-from .functional import shape as _shape  # noqa: E402
+# The one import from the autograd core into the ops, and so the one loop
+# between autograd and functional: Tensor's operators and methods call the ops
+# of functional.math and functional.shape, which subclass Function and make
+# Tensors. It runs last, once Function and Tensor exist; everything else
+# imports autograd, never the other way round (the array helpers that both
+# need, such as sum_to, live in backend).
+from .functional import math as _math, shape as _shape  # noqa: E402

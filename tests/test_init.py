@@ -32,12 +32,12 @@ def _check_distribution(values, mean, std, kind):
 @pytest.mark.parametrize("shape", [(5, 3), (7, 4, 3), (8, 6, 3, 5), (4, 2, 3, 3, 2), (1, 1)])
 def test_fans_equal_torch(shape):
     expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
-    assert init._calculate_fan_in_and_fan_out(nn.Parameter(np.zeros(shape))) == expected
+    assert init.calculate_fan_in_and_fan_out(nn.Parameter(np.zeros(shape))) == expected
 
 
 def test_fans_need_two_dimensions():
     with pytest.raises(ValueError, match=r"fewer than 2 dimensions \(got shape \(5,\)\)"):
-        init._calculate_fan_in_and_fan_out(nn.Parameter(np.zeros(5)))
+        init.calculate_fan_in_and_fan_out(nn.Parameter(np.zeros(5)))
 
 
 @pytest.mark.parametrize("nonlinearity, param", [

@@ -116,5 +116,5 @@ def test_channel_dropout_drops_whole_channels(fn, shape, channel_dims):
 
 
 def test_channel_dropout_rejects_wrong_rank():
-    with pytest.raises(ValueError, match=r"dropout3d: expected a 4-D .* got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"dropout3d: expected a 4-d .* got shape \(2, 3\)"):
         F.dropout3d(striate.Tensor(randn(2, 3)))

@@ -8,8 +8,9 @@ so that nothing is recomputed. Softmax and log-softmax are single fused ops
 import math
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
+from .arguments import as_tensor, check_choice
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
            "softplus", "hardtanh", "softmax", "log_softmax", "erf"]
@@ -154,7 +155,7 @@ class ELU(Function):
         return xp.where(self.positive, g, g * (self.out + self.alpha)).astype(g.dtype, copy=False)
 
 
-def _sigmoid_array(x):
+def sigmoid_array(x):
     """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1, and for x < 0 the
     equivalent form e^x / (1 + e^x) is used."""
     e = xp.exp(-xp.abs(x))
@@ -163,7 +164,7 @@ def _sigmoid_array(x):
 
 class Sigmoid(Function):
     def forward(self, x):
-        self.out = _sigmoid_array(x)
+        self.out = sigmoid_array(x)
         return self.out
 
     def backward(self, g):
@@ -184,7 +185,7 @@ class SiLU(Function):
     """x sigmoid(x) (also called swish); derivative s (1 + x (1 - s))."""
 
     def forward(self, x):
-        self.x, self.s = x, _sigmoid_array(x)
+        self.x, self.s = x, sigmoid_array(x)
         return x * self.s
 
     def backward(self, g):
@@ -206,7 +207,7 @@ class Softplus(Function):
         return xp.where(self.linear, x, soft).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return xp.where(self.linear, g, g * _sigmoid_array(self.bx))
+        return xp.where(self.linear, g, g * sigmoid_array(self.bx))
 
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -219,9 +220,7 @@ class GELU(Function):
     standard normal CDF, exactly via erf or with their tanh approximation."""
 
     def __init__(self, approximate="none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice(approximate, ("none", "tanh"), "approximate", "gelu")
 
     def forward(self, x):
         self.x = x
@@ -352,17 +351,15 @@ def erf(input):
     return Erf()(input)
 
 
-def _cast(input, dtype):
-    if dtype is None:
-        return input
-    return (input if isinstance(input, Tensor) else Tensor(input)).astype(dtype)
+def _cast(input, dtype, op):
+    return input if dtype is None else as_tensor(input, op=op).astype(dtype)
 
 
 def softmax(input, dim=None, dtype=None):
     """Softmax along ``dim`` (PyTorch's implicit choice when None, which PyTorch
     deprecates: pass ``dim``); ``dtype`` casts the input first."""
-    return Softmax(dim)(_cast(input, dtype))
+    return Softmax(dim)(_cast(input, dtype, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None):
-    return LogSoftmax(dim)(_cast(input, dtype))
+    return LogSoftmax(dim)(_cast(input, dtype, "log_softmax"))

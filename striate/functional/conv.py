@@ -11,12 +11,11 @@ Forward is im2col + GEMM: the padded input, viewed as windows
 ``(N, C, KH, KW, OH, OW)`` without copying, is copied once into columns
 ``(G, Cg*K, N*L)``, and each group's weight ``(Og, Cg*K)`` multiplies them in a
 single GEMM over all N*L positions; the ``(O, N, L)`` result is transposed to
-NCHW. Measured on the benchmark shapes, this one-large-GEMM layout matched
-per-sample batched GEMMs on one thread and degraded far less on two threads
-of a loaded machine (every BLAS call synchronizes its threads, and a batched
-matmul makes N of them). The columns live in a recycled workspace
-(``windows.workspace``): fresh allocations of that size cost as much in page
-faults as the copy itself.
+NCHW. One large GEMM rather than N per-sample ones, because every BLAS call
+synchronizes its threads and a batched matmul makes N of them; the two
+layouts are timed against each other and PyTorch in ``benchmarks/ops.py``.
+The columns live in a recycled workspace (``windows.workspace``), because a
+fresh allocation of that size pays a page fault on every first touch.
 
 Backward, as the lecture notes derive it:
 
@@ -38,10 +37,12 @@ input gradient and its input gradient is conv's forward.
 """
 from math import prod
 
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
-from .windows import (col2im, crop, im2col, output_shape, pad_scratch, padding_pairs,
-                      positive_tuple, release, spatial_ndim_check, to_tuple, workspace)
+from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
+                        check_output_padding, check_spatial_input, check_window_fits,
+                        nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
+from .windows import col2im, crop, im2col, output_shape, pad_scratch, release, workspace
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolve2d"]
@@ -146,9 +147,9 @@ def weight_gradient(grad, cols, groups, weight_shape):
     the input pixel that tap (kh, kw) saw there: one GEMM per group,
     ``grad`` as (G, Og, N*L) times the columns (G, Cg*K, N*L) transposed.
 
-    Computed as (columns @ grad^T)^T: OpenBLAS on two threads of a loaded
-    machine took 1.6 s instead of 0.08 s for grad @ columns^T on the benchmark's
-    first shape (same result; the order only changes how BLAS splits the work).
+    Computed as (columns @ grad^T)^T rather than grad @ columns^T: the same
+    result, but OpenBLAS splits this order's long inner dimension across
+    threads far better (``benchmarks/ops.py`` shows the difference).
     """
     transposed = xp.matmul(cols, channels_first(grad, groups).transpose(0, 2, 1))  # (G, Cg*K, Og)
     return xp.ascontiguousarray(transposed.transpose(0, 2, 1)).reshape(weight_shape)
@@ -168,9 +169,9 @@ class Conv(Function):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
         # Two routes to the same input gradient (see the module docstring). The
         # flipped correlation copies O*K values per input pixel, col2im C*K values
-        # plus K strided adds; measured on the benchmark shapes (two threads), the
-        # flipped route wins while O <= 2C (62 vs 103 ms at C=O=64, 30 vs 39 ms
-        # at C=16, O=32) and loses above (10 vs 4 ms for LeNet's C=1, O=6).
+        # plus K strided adds; so the flipped route wins while O <= 2C and loses
+        # when a layer widens the channels more (LeNet's C=1, O=6), as the
+        # shapes of benchmarks/ops.py show.
         # Strided convolutions always take col2im, which never touches the
         # zeros that a stride-dilated gradient would contain.
         self.flipped_ok = all(s == 1 for s in stride)
@@ -270,15 +271,11 @@ class ConvTranspose(Function):
         return gx, gw, gb
 
 
-# --------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- the door
 
 
-def _as_tensor(value):
-    return value if isinstance(value, Tensor) else Tensor(value)
-
-
-def _check_common(op, nd, x, w, b, out_channels, weight_layout):
-    unbatched = spatial_ndim_check(x, nd, op)
+def _check_weight(op, nd, x, w, b, out_channels, weight_layout):
+    """Rank and dtype of the weight, shape and dtype of the bias."""
     if w.ndim != nd + 2:
         raise ValueError(f"{op}: expected a {nd + 2}-d weight {weight_layout}, got shape {tuple(w.shape)}")
     if w.dtype != x.dtype:
@@ -289,77 +286,52 @@ def _check_common(op, nd, x, w, b, out_channels, weight_layout):
                              f"{tuple(w.shape)}, got {tuple(b.shape)}")
         if b.dtype != x.dtype:
             raise TypeError(f"{op}: input ({x.dtype}) and bias ({b.dtype}) must have the same dtype")
-    return unbatched
 
 
-def _check_groups(op, groups, in_channels, out_channels, x, w):
-    if not isinstance(groups, int) or groups <= 0:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(f"{op}: groups={groups} must divide both the input channels ({in_channels}) "
-                         f"and the output channels ({out_channels}); input {tuple(x.shape)}, "
-                         f"weight {tuple(w.shape)}")
-
-
-def _run(function, x, w, b, unbatched):
-    if unbatched:
-        x = x.unsqueeze(0)
-    out = function(x, w) if b is None else function(x, w, b)
-    return out.squeeze(0) if unbatched else out
+def _tensors(op, input, weight, bias):
+    x, w = as_tensor(input, op=op), as_tensor(weight, op=op)
+    b = None if bias is None else as_tensor(bias, op=op)
+    return x, w, b, (x, w) if b is None else (x, w, b)
 
 
 def _conv(nd, op, input, weight, bias, stride, padding, dilation, groups):
-    x, w = _as_tensor(input), _as_tensor(weight)
-    b = None if bias is None else _as_tensor(bias)
-    unbatched = _check_common(op, nd, x, w, b, w.shape[0], "(out, in/groups, *kernel)")
-    in_channels, out_channels = x.shape[-nd - 1], w.shape[0]
-    _check_groups(op, groups, in_channels, out_channels, x, w)
-    if in_channels != w.shape[1] * groups:
-        raise ValueError(f"{op}: input of shape {tuple(x.shape)} has {in_channels} channels, but the "
-                         f"weight of shape {tuple(w.shape)} with groups={groups} expects "
-                         f"{w.shape[1] * groups}")
+    x, w, b, inputs = _tensors(op, input, weight, bias)
+    unbatched = check_spatial_input(x, nd, op)
+    _check_weight(op, nd, x, w, b, w.shape[0], "(out, in/groups, *kernel)")
+    shapes = f"; input {tuple(x.shape)}, weight {tuple(w.shape)}"
+    groups = check_groups(groups, x.shape[-nd - 1], w.shape[0], op, shapes)
+    check_axis_size(x, -nd - 1, w.shape[1] * groups, "channels", op,
+                    by=f"the weight of shape {tuple(w.shape)} with groups={groups}")
     stride = positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
     kernel = tuple(w.shape[2:])
     pads = padding_pairs(padding, nd, kernel, stride, dilation, op)
-    padded = tuple(s + a + b for s, (a, b) in zip(x.shape[-nd:], pads))
-    reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(r > p for r, p in zip(reach, padded)):
-        raise ValueError(f"{op}: the (dilated) kernel {reach} is larger than the padded input "
-                         f"{padded}; input {tuple(x.shape)}, weight {tuple(w.shape)}, "
-                         f"padding {padding!r}, dilation {dilation}")
-    return _run(Conv(stride, pads, dilation, groups), x, w, b, unbatched)
+    check_window_fits(x, kernel, pads, dilation, op)
+    return call_as_batch(Conv(stride, pads, dilation, groups), inputs, unbatched)
 
 
 def _conv_transpose(nd, op, input, weight, bias, stride, padding, output_padding, groups, dilation):
-    x, w = _as_tensor(input), _as_tensor(weight)
-    b = None if bias is None else _as_tensor(bias)
-    if not isinstance(groups, int) or groups <= 0:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    x, w, b, inputs = _tensors(op, input, weight, bias)
+    unbatched = check_spatial_input(x, nd, op)
+    groups = positive_int(groups, "groups", op)
     out_channels = w.shape[1] * groups if w.ndim == nd + 2 else None
-    unbatched = _check_common(op, nd, x, w, b, out_channels, "(in, out/groups, *kernel)")
-    in_channels = x.shape[-nd - 1]
-    _check_groups(op, groups, w.shape[0], out_channels, x, w)
-    if in_channels != w.shape[0]:
-        raise ValueError(f"{op}: input of shape {tuple(x.shape)} has {in_channels} channels, but the "
-                         f"weight of shape {tuple(w.shape)} expects {w.shape[0]}")
+    _check_weight(op, nd, x, w, b, out_channels, "(in, out/groups, *kernel)")
+    check_groups(groups, w.shape[0], out_channels, op,
+                 f"; input {tuple(x.shape)}, weight {tuple(w.shape)}")
+    check_axis_size(x, -nd - 1, w.shape[0], "channels", op,
+                    by=f"the weight of shape {tuple(w.shape)}")
     stride = positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
-    if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
-    padding = to_tuple(padding, nd, "padding", op)
-    output_padding = to_tuple(output_padding, nd, "output_padding", op)
-    if any(p < 0 for p in padding + output_padding):
-        raise ValueError(f"{op}: padding {padding} and output_padding {output_padding} must be >= 0")
-    if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
-                         f"stride {stride} or dilation {dilation}")
+    padding = nonnegative_tuple(padding, nd, "padding", op)
+    output_padding = nonnegative_tuple(output_padding, nd, "output_padding", op)
+    check_output_padding(output_padding, stride, dilation, op)
     out = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in
                 zip(x.shape[-nd:], stride, padding, dilation, w.shape[2:], output_padding))
     if any(o <= 0 for o in out):
         raise ValueError(f"{op}: output size {out} is not positive for input {tuple(x.shape)}, "
                          f"weight {tuple(w.shape)}, stride {stride}, padding {padding}")
-    return _run(ConvTranspose(stride, padding, output_padding, dilation, groups), x, w, b, unbatched)
+    return call_as_batch(ConvTranspose(stride, padding, output_padding, dilation, groups),
+                         inputs, unbatched)
 
 
 # --------------------------------------------------------------------------- public functions
@@ -418,7 +390,7 @@ def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups
     since the filters are learned, CNNs do not need the flip. Arguments and
     shapes as in :func:`conv2d`.
     """
-    w = _as_tensor(weight)
+    w = as_tensor(weight, op="convolve2d")
     if w.ndim != 4:
         raise ValueError(f"convolve2d: expected a 4-d weight (out, in/groups, KH, KW), "
                          f"got shape {tuple(w.shape)}")

@@ -6,7 +6,7 @@ interoperate. Leading dims are folded into one GEMM row axis, so one BLAS call
 does the work whatever the rank.
 """
 from ..autograd import Function
-from ..backend import xp
+from .arguments import as_tensor, check_features
 
 __all__ = ["linear"]
 
@@ -19,16 +19,6 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        if weight.ndim != 2:
-            raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
-                             f"got shape {weight.shape}")
-        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
-                             f"features in its last dim, but weight of shape {weight.shape} "
-                             f"expects {weight.shape[1]}")
-        if bias is not None and bias.shape != (weight.shape[0],):
-            raise ValueError(f"linear: bias of shape {bias.shape} does not match the "
-                             f"{weight.shape[0]} output features of weight {weight.shape}")
         self.x, self.weight = x, weight
         x2 = x.reshape(-1, weight.shape[1])
         out = x2 @ weight.T
@@ -48,4 +38,15 @@ class Linear(Function):
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` for input ``(*, IN)``, weight ``(OUT, IN)``, bias ``(OUT,)``."""
-    return Linear()(input, weight) if bias is None else Linear()(input, weight, bias)
+    x, w = as_tensor(input, op="linear"), as_tensor(weight, op="linear")
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
+                         f"got shape {tuple(w.shape)}")
+    check_features(x, w.shape[1], "linear", by=f"weight of shape {tuple(w.shape)}")
+    if bias is None:
+        return Linear()(x, w)
+    b = as_tensor(bias, op="linear")
+    if tuple(b.shape) != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {tuple(b.shape)} does not match the "
+                         f"{w.shape[0]} output features of weight {tuple(w.shape)}")
+    return Linear()(x, w, b)

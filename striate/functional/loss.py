@@ -13,25 +13,29 @@ weights), never the product of two Jacobians.
 """
 import warnings
 
-from ..autograd import Function, Tensor
-from ..backend import xp
-from .activation import _sigmoid_array, log_softmax_array
-from .math import sum_to
+from ..autograd import Function
+from ..backend import sum_to, xp
+from .activation import log_softmax_array, sigmoid_array
+from .arguments import as_array, as_tensor, call_as_batch, check_choice
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
-_REDUCTIONS = ("none", "mean", "sum")
+#: The values of every loss's ``reduction`` (the layers of striate.nn.loss check them too).
+REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_reduction(reduction, op):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
-                         f"(choose 'none', 'mean' or 'sum')")
+def _check_options(op, reduction, size_average, reduce):
+    """The options every loss shares: a known reduction and none of PyTorch's
+    deprecated ``size_average``/``reduce``."""
+    if size_average is not None or reduce is not None:
+        raise ValueError(f"{op}: size_average and reduce are deprecated in PyTorch and not "
+                         f"supported; use reduction='none' | 'mean' | 'sum'")
+    check_choice(reduction, REDUCTIONS, "reduction", op)
 
 
-def _array(t):
-    return None if t is None else (t.data if isinstance(t, Tensor) else xp.asarray(t))
+def _optional_array(value):
+    return None if value is None else as_array(value)
 
 
 def _reduce(loss, reduction, denominator):
@@ -53,7 +57,8 @@ def _per_element(g, shape, reduction, denominator):
 
 
 class _ClassTargets:
-    """Validated class-index targets of an (N, C, d...) input.
+    """Class-index targets of an (N, C, d...) input, their dtype and shape
+    checked at the door (:func:`_check_class_indices`).
 
     ``index`` (N, 1, d...) holds each element's class (0 where ignored) for
     take/put along the class axis; ``weight_of_target`` (N, d...) is
@@ -61,16 +66,6 @@ class _ClassTargets:
     """
 
     def __init__(self, op, input_shape, target, weight, ignore_index, dtype):
-        if not xp.issubdtype(target.dtype, xp.integer):
-            raise TypeError(f"{op}: target must hold class indices (an integer dtype), got "
-                            f"{target.dtype} of shape {target.shape} for input of shape "
-                            f"{input_shape}" + (
-                                "; for class probabilities give a float target of the input's "
-                                "shape" if op == "cross_entropy" else ""))
-        expected = input_shape[:1] + input_shape[2:]
-        if target.shape != expected:
-            raise ValueError(f"{op}: target of shape {target.shape} does not match input of "
-                             f"shape {input_shape}; expected target shape {expected}")
         classes = input_shape[1]
         self.valid = target != ignore_index
         bad = self.valid & ((target < 0) | (target >= classes))
@@ -84,24 +79,36 @@ class _ClassTargets:
         self.weight_of_target = xp.where(self.valid, chosen, 0).astype(dtype, copy=False)
 
 
-def _class_weight(weight, classes, op):
-    weight = _array(weight)
+def _class_loss_inputs(op, input, target, weight, reduction, size_average, reduce):
+    """The door of the class-index losses. Returns the input and target tensors,
+    the class weight array (or None) and whether the input is one unbatched
+    sample, (C,) logits with a 0-d target."""
+    _check_options(op, reduction, size_average, reduce)
+    input = as_tensor(input, op=op)
+    target = as_tensor(target, op=op)  # class indices stay integers
+    if input.ndim < 1:
+        raise ValueError(f"{op}: expected an input of shape (N, C, d...) or (C,), got a scalar")
+    classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    weight = _optional_array(weight)
     if weight is not None and weight.shape != (classes,):
         raise ValueError(f"{op}: weight of shape {weight.shape} must have one entry per class "
-                         f"({classes},)")
-    return weight
+                         f"({classes},) for input of shape {tuple(input.shape)}")
+    return input, target, weight, input.ndim == 1
 
 
-def _batched(x, target):
-    """(C,) input with a 0-d target is one unbatched sample: view it as a batch of 1."""
-    if x.ndim == 1:
-        return x[None], xp.reshape(target, (1,) + target.shape), True
-    return x, target, False
-
-
-def _check_input(x, op):
-    if x.ndim < 1:
-        raise ValueError(f"{op}: expected an input of shape (N, C, d...) or (C,), got a scalar")
+def _check_class_indices(op, input, target):
+    """A class-index target: an integer dtype, and the input's shape without the
+    class axis ((N, d...) for input (N, C, d...); 0-d for (C,) logits)."""
+    if not xp.issubdtype(target.dtype, xp.integer):
+        hint = ("; for class probabilities give a float target of the input's shape"
+                if op == "cross_entropy" else "")
+        raise TypeError(f"{op}: target must hold class indices (an integer dtype), got "
+                        f"{target.dtype} of shape {tuple(target.shape)} for input of shape "
+                        f"{tuple(input.shape)}{hint}")
+    expected = tuple(input.shape[:1] + input.shape[2:]) if input.ndim > 1 else ()
+    if tuple(target.shape) != expected:
+        raise ValueError(f"{op}: target of shape {tuple(target.shape)} does not match input of "
+                         f"shape {tuple(input.shape)}; expected target shape {expected}")
 
 
 class CrossEntropy(Function):
@@ -120,14 +127,13 @@ class CrossEntropy(Function):
         self.reduction, self.label_smoothing = reduction, label_smoothing
 
     def forward(self, x, target):
-        x, target, self.unbatched = _batched(x, target)
         classes, eps = x.shape[1], self.label_smoothing
         class_shape = (1, classes) + (1,) * (x.ndim - 2)  # w_c broadcast along the class axis
         self.class_weight = (self.weight.astype(x.dtype).reshape(class_shape)
                              if self.weight is not None else None)
         self.log_p = log_softmax_array(x, 1)
-        # A float target of the input's shape holds class probabilities; any other
-        # float target is a mistake that _ClassTargets reports.
+        # A float target of the input's shape holds class probabilities (the door
+        # checked that any other target holds class indices).
         self.soft = xp.issubdtype(target.dtype, xp.floating) and target.shape == x.shape
         if self.soft:
             a = target * (1.0 - eps) + eps / classes if eps else target
@@ -147,12 +153,9 @@ class CrossEntropy(Function):
                 loss += (eps / classes) * xp.where(targets.valid, smooth, 0)
             self.denominator = targets.weight_of_target.sum()
         self.loss_shape = loss.shape
-        out = _reduce(loss.astype(x.dtype, copy=False), self.reduction, self.denominator)
-        return out[0] if self.unbatched and self.reduction == "none" else out
+        return _reduce(loss.astype(x.dtype, copy=False), self.reduction, self.denominator)
 
     def backward(self, g):
-        if self.unbatched and self.reduction == "none":
-            g = g[None]
         g = _per_element(g, self.loss_shape, self.reduction, self.denominator)
         p = xp.exp(self.log_p)
         g1 = xp.expand_dims(g, 1)
@@ -177,11 +180,7 @@ class CrossEntropy(Function):
                 w = self.class_weight if self.class_weight is not None else 1.0
                 gx -= (eps / classes) * w * xp.expand_dims(g * t.valid, 1)
             gtarget = None
-        gx = gx.astype(p.dtype, copy=False)
-        if self.unbatched:
-            gx = gx[0]
-            gtarget = gtarget[0] if gtarget is not None else None
-        return gx, gtarget
+        return gx.astype(p.dtype, copy=False), gtarget
 
 
 class NLLLoss(Function):
@@ -192,28 +191,20 @@ class NLLLoss(Function):
         self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
 
     def forward(self, x, target):
-        x, target, self.unbatched = _batched(x, target)
         self.targets = _ClassTargets("nll_loss", x.shape, target, self.weight, self.ignore_index,
                                      x.dtype)
         self.input_shape = x.shape
         picked = xp.take_along_axis(x, self.targets.index, axis=1)[:, 0]
         loss = -self.targets.weight_of_target * picked
         self.denominator = self.targets.weight_of_target.sum()
-        out = _reduce(loss, self.reduction, self.denominator)
-        return out[0] if self.unbatched and self.reduction == "none" else out
+        return _reduce(loss, self.reduction, self.denominator)
 
     def backward(self, g):
-        if self.unbatched and self.reduction == "none":
-            g = g[None]
         t = self.targets
         g = _per_element(g, t.weight_of_target.shape, self.reduction, self.denominator)
         gx = xp.zeros(self.input_shape, dtype=g.dtype)
         xp.put_along_axis(gx, t.index, xp.expand_dims(-g * t.weight_of_target, 1), axis=1)
-        return (gx[0] if self.unbatched else gx), None
-
-
-def _as_target(target):
-    return target if isinstance(target, Tensor) else Tensor(xp.asarray(target))
+        return gx, None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -225,34 +216,25 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     target is ``ignore_index`` contribute nothing. ``size_average``/``reduce``
     are PyTorch's deprecated arguments, accepted only as None.
     """
-    _check_legacy(size_average, reduce, "cross_entropy")
-    _check_reduction(reduction, "cross_entropy")
+    input, target, weight, unbatched = _class_loss_inputs(
+        "cross_entropy", input, target, weight, reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    input, target = (input if isinstance(input, Tensor) else Tensor(input)), _as_target(target)
-    _check_input(input, "cross_entropy")
-    classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    weight = _class_weight(weight, classes, "cross_entropy")
-    return CrossEntropy(weight, ignore_index, reduction, label_smoothing)(input, target)
+    if not (xp.issubdtype(target.dtype, xp.floating) and target.shape == input.shape):
+        _check_class_indices("cross_entropy", input, target)
+    return call_as_batch(CrossEntropy(weight, ignore_index, reduction, label_smoothing),
+                         (input, target), unbatched, batched=2, squeeze=reduction == "none")
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d...) or (C,)
     at the class indices ``target`` (N, d...)."""
-    _check_legacy(size_average, reduce, "nll_loss")
-    _check_reduction(reduction, "nll_loss")
-    input, target = (input if isinstance(input, Tensor) else Tensor(input)), _as_target(target)
-    _check_input(input, "nll_loss")
-    classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    weight = _class_weight(weight, classes, "nll_loss")
-    return NLLLoss(weight, ignore_index, reduction)(input, target)
-
-
-def _check_legacy(size_average, reduce, op):
-    if size_average is not None or reduce is not None:
-        raise ValueError(f"{op}: size_average and reduce are deprecated in PyTorch and not "
-                         f"supported; use reduction='none' | 'mean' | 'sum'")
+    input, target, weight, unbatched = _class_loss_inputs(
+        "nll_loss", input, target, weight, reduction, size_average, reduce)
+    _check_class_indices("nll_loss", input, target)
+    return call_as_batch(NLLLoss(weight, ignore_index, reduction), (input, target), unbatched,
+                         batched=2, squeeze=reduction == "none")
 
 
 # --------------------------------------------------------------------------- regression
@@ -282,10 +264,9 @@ class MSELoss(Function):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error. Different shapes broadcast with a warning, as in PyTorch."""
-    _check_legacy(size_average, reduce, "mse_loss")
-    _check_reduction(reduction, "mse_loss")
-    input = input if isinstance(input, Tensor) else Tensor(input)
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype)
+    _check_options("mse_loss", reduction, size_average, reduce)
+    input = as_tensor(input, op="mse_loss")
+    target = as_tensor(target, input.dtype, op="mse_loss")
     if input.shape != target.shape:
         try:
             xp.broadcast_shapes(input.shape, target.shape)
@@ -342,7 +323,7 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
         need_x, need_t = self.needs_input_grad
         gx = gt = None
         if need_x:
-            gx = g * ((1.0 - self.t) - self.log_weight * _sigmoid_array(-self.x))
+            gx = g * ((1.0 - self.t) - self.log_weight * sigmoid_array(-self.x))
         if need_t:
             slope = -self.x
             if self.pos_weight is not None:
@@ -360,9 +341,10 @@ class BinaryCrossEntropy(_BinaryLoss):
         self.weight, self.reduction = weight, reduction
 
     def forward(self, x, t):
-        if x.size and ((x < 0).any() or (x > 1).any()):
+        if not ((x >= 0) & (x <= 1)).all():  # written so that NaN fails too
+            nan = ", and NaN" if xp.isnan(x).any() else ""
             raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
-                             f"and 1 (got values in [{x.min()}, {x.max()}]); use "
+                             f"and 1 (got values in [{xp.nanmin(x)}, {xp.nanmax(x)}]{nan}); use "
                              "binary_cross_entropy_with_logits for logits")
         self.x, self.t = x, t
         with xp.errstate(divide="ignore"):
@@ -380,14 +362,14 @@ class BinaryCrossEntropy(_BinaryLoss):
 
 
 def _binary_inputs(input, target, weight, op):
-    input = input if isinstance(input, Tensor) else Tensor(input)
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype)
+    input = as_tensor(input, op=op)
+    target = as_tensor(target, input.dtype, op=op)
     if input.shape != target.shape:
         raise ValueError(f"{op}: target of shape {target.shape} must have the same shape as "
                          f"input of shape {input.shape}")
     if not xp.issubdtype(target.dtype, xp.floating):
         raise TypeError(f"{op}: target must be floating point (probabilities), got {target.dtype}")
-    weight = _array(weight)
+    weight = _optional_array(weight)
     if weight is not None:
         try:
             if xp.broadcast_shapes(weight.shape, input.shape) != input.shape:
@@ -402,11 +384,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction="mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one numerically stable op. ``pos_weight``
     (broadcasting along the last dim, e.g. one per class) weighs positive targets."""
-    _check_legacy(size_average, reduce, "binary_cross_entropy_with_logits")
-    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _check_options("binary_cross_entropy_with_logits", reduction, size_average, reduce)
     input, target, weight = _binary_inputs(input, target, weight,
                                            "binary_cross_entropy_with_logits")
-    pos_weight = _array(pos_weight)
+    pos_weight = _optional_array(pos_weight)
     if pos_weight is not None:
         try:
             xp.broadcast_shapes(pos_weight.shape, input.shape)
@@ -420,8 +401,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross-entropy of probabilities ``input`` (after a sigmoid)."""
-    _check_legacy(size_average, reduce, "binary_cross_entropy")
-    _check_reduction(reduction, "binary_cross_entropy")
+    _check_options("binary_cross_entropy", reduction, size_average, reduce)
     input, target, weight = _binary_inputs(input, target, weight, "binary_cross_entropy")
     return BinaryCrossEntropy(weight, reduction)(input, target)
 

@@ -1,36 +1,15 @@
 """Elementwise arithmetic and reductions: the ops behind ``Tensor``'s operators.
 
 Binary ops broadcast like NumPy; their backward sums the gradient back over
-the broadcast axes (:func:`sum_to`) so that every input receives a gradient of
+the broadcast axes (``backend.sum_to``) so that every input receives a gradient of
 its own shape.
 """
-from ..autograd import Function, Tensor
-from ..backend import xp
+from ..autograd import Function
+from ..backend import normalize_dims, sum_to, xp
+from .arguments import as_array, as_tensor
 
 __all__ = ["exp", "log", "sqrt", "abs", "clip", "clamp", "pow", "sum", "mean", "var",
            "amax", "amin", "where", "maximum", "minimum", "matmul"]
-
-
-def sum_to(grad, shape):
-    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
-    grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
-
-
-def normalize_dims(dim, ndim):
-    """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    for d in dims:
-        if not -ndim <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
 def _expand_reduced(grad, axes, keepdim):
@@ -42,6 +21,8 @@ def _expand_reduced(grad, axes, keepdim):
 
 
 class Add(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -51,6 +32,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -60,6 +43,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -71,6 +56,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -84,6 +71,8 @@ class Div(Function):
 
 class Pow(Function):
     """``a ** b``; d/da = b a^(b-1), d/db = a^b log a."""
+
+    broadcasts = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -105,7 +94,14 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        try:
+            return a @ b
+        except ValueError:  # only on failure: the message quotes the shapes, not NumPy's gufunc
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: the last dim "
+                             f"of the first ({a.shape[-1] if a.ndim else None}) must equal the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} dim of the second "
+                             f"({b.shape[-2] if b.ndim > 1 else b.shape[0] if b.ndim else None})"
+                             ) from None
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -127,6 +123,8 @@ class MatMul(Function):
 class Maximum(Function):
     """Elementwise max; ties send half the gradient each way (as PyTorch does)."""
 
+    broadcasts = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp.maximum(a, b)
@@ -144,7 +142,12 @@ class Where(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return xp.where(self.condition, a, b)
+        try:
+            return xp.where(self.condition, a, b)
+        except ValueError:
+            raise ValueError(f"where: condition of shape {self.condition.shape} and inputs of "
+                             f"shapes {a.shape} and {b.shape} cannot be broadcast together"
+                             ) from None
 
     def backward(self, g):
         zero = xp.zeros((), dtype=g.dtype)
@@ -239,7 +242,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = normalize_dims(self.dim, x.ndim, "sum")
         return xp.asarray(x.sum(axis=self.axes, keepdims=self.keepdim))
 
     def backward(self, g):
@@ -255,7 +258,7 @@ class Max(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = normalize_dims(self.dim, x.ndim, self.name.lower())
         if x.size == 0:
             raise ValueError(f"{self.name}: reduction of an empty tensor of shape {x.shape}")
         self.x = x
@@ -280,10 +283,6 @@ def arg_reduce(fn, x, dim, keepdim):
 
 
 # --------------------------------------------------------------------------- functional forms
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def exp(x):
@@ -322,17 +321,17 @@ def sum(x, dim=None, keepdim=False):
 
 
 def mean(x, dim=None, keepdim=False):
-    x = _t(x)
+    x = as_tensor(x, op="mean")
     count = 1
-    for axis in normalize_dims(dim, x.ndim):
+    for axis in normalize_dims(dim, x.ndim, "mean"):
         count *= x.shape[axis]
     return Sum(dim, keepdim)(x) * (1.0 / count)
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):
-    x = _t(x)
+    x = as_tensor(x, op="var")
     count = 1
-    for axis in normalize_dims(dim, x.ndim):
+    for axis in normalize_dims(dim, x.ndim, "var"):
         count *= x.shape[axis]
     centered = x - mean(x, dim, keepdim=True)
     return Sum(dim, keepdim)(centered * centered) * (1.0 / max(count - unbiased, 1))
@@ -351,9 +350,9 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    return -Maximum()(-_t(a), -_t(b))
+    return -Maximum()(-as_tensor(a, op="minimum"), -as_tensor(b, op="minimum"))
 
 
 def where(condition, a, b):
-    condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    condition = as_array(condition)
     return Where(condition.astype(bool))(a, b)

@@ -8,14 +8,11 @@ x_hat the normalized input, g the upstream gradient.
 """
 import math
 
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
+from .arguments import as_array, as_tensor, check_trailing_shape, positive_int, shape_tuple
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm"]
-
-
-def _data(t):
-    return None if t is None else (t.data if isinstance(t, Tensor) else xp.asarray(t))
 
 
 def _per_channel(values):
@@ -122,7 +119,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``running_mean``/``running_var`` (C,) are updated in place (their ``.data``)
     when ``training``; they may be None in training (batch statistics only).
     """
-    input = input if isinstance(input, Tensor) else Tensor(input)
+    input = as_tensor(input, op="batch_norm")
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, *) with at least 2 "
                          f"dims, got shape {input.shape}")
@@ -142,7 +139,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     elif running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var must be given in "
                          "evaluation mode (training=False)")
-    fn = BatchNorm(_data(running_mean), _data(running_var), training, momentum, eps,
+    fn = BatchNorm(None if running_mean is None else as_array(running_mean),
+                   None if running_var is None else as_array(running_var), training, momentum, eps,
                    weight is not None, bias is not None)
     params = [p for p in (weight, bias) if p is not None]
     return fn(input, *params)
@@ -201,11 +199,9 @@ class LayerNorm(Function):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing dims ``normalized_shape`` (int or tuple)."""
-    input = input if isinstance(input, Tensor) else Tensor(input)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if len(shape) == 0 or input.ndim < len(shape) or tuple(input.shape[-len(shape):]) != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the trailing "
-                         f"dims of input of shape {input.shape}")
+    input = as_tensor(input, op="layer_norm")
+    shape = shape_tuple(normalized_shape, "normalized_shape", "layer_norm")
+    check_trailing_shape(input, shape, "layer_norm")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
@@ -269,12 +265,11 @@ class LocalResponseNorm(Function):
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Normalize each value by the energy of ``size`` neighbouring channels (dim 1)."""
-    input = input if isinstance(input, Tensor) else Tensor(input)
+    input = as_tensor(input, op="local_response_norm")
     if input.ndim < 3:
         raise ValueError(f"local_response_norm: expected a 3-D or higher input (N, C, *), "
                          f"got shape {input.shape}")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    positive_int(size, "size", "local_response_norm")
     if input.numel() == 0:
         return input
     return LocalResponseNorm(size, alpha, beta, k)(input)

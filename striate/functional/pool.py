@@ -10,11 +10,14 @@ loop over the KH*KW kernel offsets, never over pixels. Adaptive pooling is
 separable: one averaging matrix (or one max per output index) per axis.
 """
 import math
+import numbers
 
-from ..autograd import Function, Tensor
-from ..backend import xp
-from .windows import (ceil_mode_pads, col2im, crop, offset_slices, output_shape, pad,
-                      positive_tuple, spatial_ndim_check, to_tuple, window_sum)
+from .. import backend
+from ..autograd import Function
+from ..backend import lowest, xp
+from .arguments import (as_tensor, call_as_batch, check_pool_padding, check_spatial_input,
+                        check_window_fits, nonnegative_tuple, positive_tuple)
+from .windows import ceil_mode_pads, col2im, crop, offset_slices, output_shape, pad, window_sum
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -25,8 +28,9 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
 
 
 class MaxPool(Function):
-    """Max over each window. The input is padded with -inf so that padding never
-    wins (DeZero padded with 0, wrong for windows of negative values).
+    """Max over each window. The input is padded with the dtype's lowest value
+    (-inf for floats, the minimum of an integer type) so that padding never wins
+    (a padding of 0 would be wrong for windows of negative values).
 
     ``pads`` are (before, after) pairs, already extended for ceil mode.
     With NaN inputs the output is NaN, as in PyTorch, but the gradient is not
@@ -41,7 +45,7 @@ class MaxPool(Function):
         return enumerate(offset_slices(self.kernel, self.stride, self.dilation, self.out_spatial))
 
     def forward(self, x):
-        padded = pad(x, self.pads, value=-xp.inf)
+        padded = pad(x, self.pads, value=lowest(x.dtype))
         index_type = xp.uint8 if math.prod(self.kernel) <= 256 else xp.int32
         best = winner = better = None
         for k, (_, where) in self.offsets():
@@ -52,7 +56,8 @@ class MaxPool(Function):
                 continue
             # Strict >: on a tie the first offset wins, as in PyTorch. Offsets come in
             # increasing k, so the winner is the largest k that beat the running max:
-            # arithmetic instead of masked copies, which measured 5x slower.
+            # whole-array arithmetic, where masked copies would scatter element by
+            # element (benchmarks/ops.py times max_pool2d).
             xp.greater(values, best, out=better)
             xp.maximum(best, values, out=best)
             xp.maximum(winner, better.astype(index_type) * index_type(k), out=winner)
@@ -117,55 +122,41 @@ class AvgPool(Function):
 
 
 def _pool_arguments(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validate like PyTorch; returns kernel, stride, padding, (ceil-extended) pads, out size."""
-    spatial_ndim_check(x, nd, op)
+    """Check like PyTorch; returns kernel, stride, padding, dilation, the
+    (ceil-extended) pads, the output size and whether ``x`` is unbatched."""
+    unbatched = check_spatial_input(x, nd, op)
     kernel = positive_tuple(kernel_size, nd, "kernel_size", op)
     stride = kernel if stride is None or stride == [] else positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
-    if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
-    padding = to_tuple(padding, nd, "padding", op)
-    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
-                         f"padding={padding} for kernel_size={kernel}")
-    spatial = tuple(x.shape[-nd:])
+    padding = nonnegative_tuple(padding, nd, "padding", op)
+    check_pool_padding(padding, kernel, op)
     pairs = tuple((p, p) for p in padding)
+    check_window_fits(x, kernel, pairs, dilation, op)
+    spatial = tuple(x.shape[-nd:])
     out = output_shape(spatial, kernel, stride, pairs, dilation, ceil_mode)
-    if any(o <= 0 for o in out):
-        raise ValueError(f"{op}: input of shape {tuple(x.shape)} is too small for kernel_size={kernel}, "
-                         f"stride={stride}, padding={padding}, dilation={dilation}: "
-                         f"calculated output size {out}")
     pads = ceil_mode_pads(spatial, kernel, stride, pairs, dilation, out)
-    return kernel, stride, padding, dilation, pads, out
-
-
-def _as_tensor(value):
-    return value if isinstance(value, Tensor) else Tensor(value)
-
-
-def _apply(function, x, nd):
-    """Run a pooling Function, accepting unbatched (C, *spatial) input like PyTorch."""
-    if x.ndim == nd + 1:
-        return function(x.unsqueeze(0)).squeeze(0)
-    return function(x)
+    return kernel, stride, padding, dilation, pads, out, unbatched
 
 
 def _max_pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode):
-    x = _as_tensor(input)
-    kernel, stride, _, dilation, pads, out = _pool_arguments(
+    x = as_tensor(input, op=op)
+    kernel, stride, _, dilation, pads, out, unbatched = _pool_arguments(
         op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
-    return _apply(MaxPool(kernel, stride, pads, dilation, out), x, nd)
+    return call_as_batch(MaxPool(kernel, stride, pads, dilation, out), (x,), unbatched)
 
 
 def _avg_pool(nd, op, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    x = _as_tensor(input)
-    kernel, stride, padding, _, pads, out = _pool_arguments(
+    x = as_tensor(input, op=op)
+    kernel, stride, padding, _, pads, out, unbatched = _pool_arguments(
         op, nd, x, kernel_size, stride, padding, 1, ceil_mode)
+    if not backend.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating-point input (a mean of integers is not an "
+                        f"integer), got {x.dtype} of shape {tuple(x.shape)}")
     if divisor_override is not None and divisor_override == 0:
         raise ValueError(f"{op}: divisor_override must not be zero")
-    return _apply(AvgPool(kernel, stride, padding, pads, out, count_include_pad, divisor_override),
-                  x, nd)
+    function = AvgPool(kernel, stride, padding, pads, out, count_include_pad, divisor_override)
+    return call_as_batch(function, (x,), unbatched)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -177,8 +168,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max over KH x KW windows of (N, C, H, W) -> (N, C, OH, OW).
 
     ``stride`` defaults to ``kernel_size`` (non-overlapping windows); AlexNet's
-    overlapping pooling is ``kernel_size=3, stride=2``. Padding is -inf and at
-    most half the kernel; ``ceil_mode`` keeps a last, partial window.
+    overlapping pooling is ``kernel_size=3, stride=2``. Padding is -inf (an
+    integer type's minimum for integer input) and at most half the kernel;
+    ``ceil_mode`` keeps a last, partial window.
     """
     return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
 
@@ -289,35 +281,39 @@ class AdaptiveMaxAxis(Function):
 
 
 def _adaptive_sizes(op, nd, x, output_size):
-    spatial_ndim_check(x, nd, op)
+    """The output size, None entries filled from the input, and whether ``x`` is unbatched."""
+    unbatched = check_spatial_input(x, nd, op)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
     if len(sizes) == 1:
         sizes = tuple(sizes) * nd
     if len(sizes) != nd:
         raise ValueError(f"{op}: output_size must be an int or a tuple of {nd}, got {output_size!r}")
     spatial = x.shape[-nd:]
-    sizes = tuple(int(s) if s is not None else w for s, w in zip(sizes, spatial))
+    if not all(s is None or isinstance(s, numbers.Integral) for s in sizes):
+        raise TypeError(f"{op}: output_size must hold ints (or None), got {output_size!r}")
+    sizes = tuple(w if s is None else int(s) for s, w in zip(sizes, spatial))
     if any(s <= 0 for s in sizes):
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
     if any(w <= 0 for w in spatial):
         raise ValueError(f"{op}: input of shape {tuple(x.shape)} has an empty spatial dimension")
-    return sizes
+    return sizes, unbatched
 
 
 def _adaptive_avg(nd, op, input, output_size):
-    x = _as_tensor(input)
-    return _apply(AdaptiveAvgPool(_adaptive_sizes(op, nd, x, output_size)), x, nd)
+    x = as_tensor(input, op=op)
+    sizes, unbatched = _adaptive_sizes(op, nd, x, output_size)
+    return call_as_batch(AdaptiveAvgPool(sizes), (x,), unbatched)
 
 
 def _adaptive_max(nd, op, input, output_size):
-    x = _as_tensor(input)
-    sizes = _adaptive_sizes(op, nd, x, output_size)
+    x = as_tensor(input, op=op)
+    sizes, unbatched = _adaptive_sizes(op, nd, x, output_size)
 
     def separable(t):
         for axis, out in enumerate(sizes, start=2):
             t = AdaptiveMaxAxis(axis, out)(t)
         return t
-    return _apply(separable, x, nd)
+    return call_as_batch(separable, (x,), unbatched)
 
 
 def adaptive_avg_pool1d(input, output_size):

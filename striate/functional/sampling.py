@@ -10,12 +10,14 @@ input positions i0(o) <= i1(o) with weights l0(o) + l1(o) = 1 (nearest: one
 position, weight 1), so the forward is two ``take``s and a weighted sum per
 axis, O(output) work with no loop over pixels. Because i0 and i1 never
 decrease with o, the backward (a scatter-add of the gradient onto those
-positions) is a segmented sum, ``add.reduceat``, over runs of equal index.
+positions) is a sum over runs of equal index, done as one dense gather and
+add per position within the runs (:func:`_scatter_axis`).
 """
 import math
 
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import xp
+from .arguments import as_tensor, check_exactly_one
 
 __all__ = ["interpolate", "upsample"]
 
@@ -106,8 +108,8 @@ def _scatter_axis(g, axis, taps, in_size):
     no output reads i), at most about ceil(out/in) + 1 long. We loop over the
     position r within the runs (like a loop over kernel offsets): step r
     gathers output first(i) + r for every i at once and adds it where
-    length(i) > r. Every step is a dense gather and add (scatter-adds with
-    ``add.at`` or ``add.reduceat`` measured several times slower).
+    length(i) > r. Every step is a dense gather and add, where the plain
+    scatter-add ``add.at`` is unbuffered and goes element by element.
     """
     shape = list(g.shape)
     shape[axis] = in_size
@@ -180,7 +182,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     including using 1/scale_factor (not in/out) for the source positions unless
     ``recompute_scale_factor`` is True.
     """
-    input = input if isinstance(input, Tensor) else Tensor(input)
+    input = as_tensor(input, op="interpolate")
     if input.ndim not in (3, 4, 5):
         raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, *spatial), "
                          f"got shape {input.shape}")
@@ -199,8 +201,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     else:
         raise ValueError(f"interpolate: unknown mode {mode!r}; choose from "
                          f"{', '.join(_NEAREST_MODES + tuple(_LINEAR_MODES))}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    check_exactly_one("interpolate", size=size, scale_factor=scale_factor)
 
     in_sizes = input.shape[2:]
     sizes, factors = _per_dim(size, spatial, "size"), _per_dim(scale_factor, spatial, "scale_factor")

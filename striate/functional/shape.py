@@ -3,8 +3,7 @@ concatenate, stack, pad. Their backward moves the gradient back the same way."""
 import builtins
 
 from ..autograd import Function, Tensor
-from ..backend import xp
-from .math import normalize_dims, sum_to
+from ..backend import normalize_dims, sum_to, xp
 
 __all__ = ["reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand",
            "cat", "concatenate", "stack", "pad"]
@@ -194,18 +193,22 @@ def permute(x, *dims):
 
 
 def transpose(x, dim0, dim1):
+    normalize_dims((dim0, dim1), x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return Permute(tuple(dims))(x)
 
 
 def squeeze(x, dim=None):
-    axes = normalize_dims(dim, x.ndim)
+    axes = normalize_dims(dim, x.ndim, "squeeze")
     return Reshape(tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))(x)
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    if not -(x.ndim + 1) <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of shape "
+                         f"{tuple(x.shape)} (expected {-(x.ndim + 1)}..{x.ndim})")
+    dim %= x.ndim + 1
     return Reshape(x.shape[:dim] + (1,) + x.shape[dim:])(x)
 
 
@@ -213,6 +216,9 @@ def expand(x, *shape):
     shape = _shape_args(shape)
     lead = len(shape) - x.ndim
     full = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    if lead < 0 or any(old not in (1, new) for old, new in zip(x.shape, full[lead:])):
+        raise ValueError(f"expand: cannot expand a tensor of shape {tuple(x.shape)} to "
+                         f"{tuple(shape)}: each dim must be 1 or keep its size")
     return BroadcastTo(full)(x)
 
 

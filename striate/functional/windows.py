@@ -1,5 +1,6 @@
 """The one sliding-window utility shared by convolution, transposed convolution,
-max pooling and average pooling (STYLE lesson 3).
+max pooling and average pooling. (Their arguments are checked and normalized
+in ``arguments.py``.)
 
 Symbols, per spatial dimension (there are ``nd`` = 1, 2 or 3 of them; the 2-d
 names are used throughout, 1-d and 3-d drop or add a letter):
@@ -26,58 +27,10 @@ entry back to the input pixel it came from, looping over the K kernel offsets
 only (each offset is one strided slice of the whole batch).
 """
 import itertools
-import numbers
 
 from ..backend import as_strided, xp
 
-__all__ = []  # internal helpers: imported by conv.py and pool.py, not re-exported
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-def to_tuple(value, nd, name, op):
-    """An int or a sequence of ``nd`` ints as a tuple of ``nd`` ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),) * nd
-    try:
-        values = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}") from None
-    if len(values) == 1:
-        return values * nd
-    if len(values) != nd:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}")
-    return values
-
-
-def positive_tuple(value, nd, name, op):
-    values = to_tuple(value, nd, name, op)
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
-    return values
-
-
-def padding_pairs(padding, nd, kernel, stride, dilation, op):
-    """Padding as ``nd`` (before, after) pairs.
-
-    ``'valid'`` is no padding. ``'same'`` keeps the input size at stride 1: the
-    total ``D*(K-1)`` is split like PyTorch does, the extra pixel of an even
-    kernel going after (right/bottom).
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * nd
-        if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
-        if any(s != 1 for s in stride):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride={stride}")
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return tuple((t // 2, t - t // 2) for t in totals)
-    pads = to_tuple(padding, nd, "padding", op)
-    if any(p < 0 for p in pads):
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
-    return tuple((p, p) for p in pads)
+__all__ = []  # building blocks of conv.py and pool.py, not re-exported
 
 
 # --------------------------------------------------------------------------- sizes
@@ -109,9 +62,9 @@ def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
 # --------------------------------------------------------------------------- workspace
 #
 # The im2col columns are large (K times the input) and short-lived. Allocated
-# fresh each step, their page faults cost about as much as filling them (we
-# measured 36 ms instead of 21 ms for the columns of a (64, 64, 32, 32) input
-# and a 3x3 kernel), so released buffers are kept, per shape and dtype, for the
+# fresh each step, they pay a page fault on the first touch of every page, a
+# cost of the order of filling them (benchmarks/ops.py times conv with this
+# pool in place), so released buffers are kept, per shape and dtype, for the
 # next call. Only scratch arrays that no caller can see go through here.
 
 _pool = {}
@@ -209,8 +162,8 @@ def col2im(cols, padded_shape, kernel, stride, dilation):
     out_spatial = cols.shape[2 + nd:]
     # Add in the order the columns lie in memory: conv's GEMM layout is
     # channel-major (C, *K, N, *out), and accumulating it into a (C, N, *S)
-    # array reads each offset's columns in one sweep (measured 7.1 -> 5.4 ms
-    # for LeNet's second conv). The result is then a transposed view.
+    # array reads each offset's columns in one sweep instead of N strided ones.
+    # The result is then a transposed view.
     channel_major = cols.strides[1] > cols.strides[0]
     if channel_major:
         cols = cols.swapaxes(0, 1)
@@ -246,14 +199,3 @@ def crop(x, pads):
     """Remove (before, after) padding from the trailing dimensions (a view)."""
     nd = len(pads)
     return x[(Ellipsis,) + tuple(slice(b, s - a) for s, (b, a) in zip(x.shape[-nd:], pads))]
-
-
-def spatial_ndim_check(x, nd, op):
-    """Accept ``(N, C, *spatial)`` and unbatched ``(C, *spatial)`` like PyTorch;
-    returns True when the input is unbatched."""
-    if x.ndim == nd + 2:
-        return False
-    if x.ndim == nd + 1:
-        return True
-    raise ValueError(f"{op}: expected a {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input "
-                     f"(N, C, {', '.join('DHW'[3 - nd:])}), got shape {tuple(x.shape)}")

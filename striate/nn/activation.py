@@ -5,6 +5,7 @@ overwrites an input array (backward may need it), so the result is the same,
 only without the memory saving.
 """
 from .. import functional as F
+from ..functional.arguments import check_choice
 from .module import Module
 
 __all__ = ["Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax",
@@ -68,9 +69,7 @@ class GELU(Module):
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice(approximate, ("none", "tanh"), "approximate", "GELU")
 
     def forward(self, input):
         if self.approximate == "none":
@@ -91,11 +90,6 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-def _legacy_softmax_dim(ndim):
-    # PyTorch's rule when dim is None (deprecated there): 0 for 0-, 1- and 3-d inputs, else 1.
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``dim``. Pass ``dim``: with None the legacy
     PyTorch rule picks it (0 for 1-d and 3-d inputs, else 1)."""
@@ -105,8 +99,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        dim = _legacy_softmax_dim(input.ndim) if self.dim is None else self.dim
-        return F.softmax(input, dim)
+        return F.softmax(input, self.dim)  # dim None: the op applies PyTorch's legacy rule
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -116,5 +109,4 @@ class LogSoftmax(Softmax):
     """log(softmax(x)) along ``dim``, computed stably."""
 
     def forward(self, input):
-        dim = _legacy_softmax_dim(input.ndim) if self.dim is None else self.dim
-        return F.log_softmax(input, dim)
+        return F.log_softmax(input, self.dim)

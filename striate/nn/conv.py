@@ -1,7 +1,8 @@
 """Convolution layers: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d``.
 
-The rank-specific classes are thin subclasses of one base per kind (Keras'
-lesson); the arithmetic lives in ``striate.functional.conv``.
+The rank-specific classes are thin subclasses of one base per kind; the
+arithmetic lives in ``striate.functional.conv``, and the checks of arguments
+and inputs in ``striate.functional.arguments``, shared with the ops.
 
 Weights (PyTorch's layout, so checkpoints load by name)::
 
@@ -14,17 +15,15 @@ with fan_in computed from the weight's shape (for a transposed convolution
 that is C_out/groups * prod(kernel), as in PyTorch).
 """
 from .. import functional as F
-from ..functional.windows import to_tuple
+from ..functional.arguments import (as_tensor, check_axis_size, check_choice, check_groups,
+                                    check_output_padding, check_spatial_input, check_window_fits,
+                                    nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
 from .linear import add_weight_and_bias, reset_fan_in_uniform
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _spatial(nd):
-    return ", ".join("DHW"[3 - nd:])
 
 
 class _ConvNd(Module):
@@ -37,39 +36,22 @@ class _ConvNd(Module):
                  bias, padding_mode, output_padding=0, dtype=None):
         super().__init__()
         name, nd = type(self).__name__, self.nd
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                           ("groups", groups)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by "
-                             f"groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
-                             f"groups ({groups})")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, "
-                             f"got {padding_mode!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = to_tuple(kernel_size, nd, "kernel_size", name)
-        self.stride = to_tuple(stride, nd, "stride", name)
-        self.dilation = to_tuple(dilation, nd, "dilation", name)
-        for arg in ("kernel_size", "stride", "dilation"):
-            if any(v <= 0 for v in getattr(self, arg)):
-                raise ValueError(f"{name}: {arg} must be positive, got {getattr(self, arg)}")
-        if isinstance(padding, str):
-            if self.transposed or padding not in ("same", "valid"):
-                allowed = "an int or a tuple" if self.transposed else "an int, a tuple, 'same' or 'valid'"
-                raise ValueError(f"{name}: padding must be {allowed}, got {padding!r}")
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' needs stride 1, got stride={self.stride}")
-            self.padding = padding
+        self.in_channels = positive_int(in_channels, "in_channels", name)
+        self.out_channels = positive_int(out_channels, "out_channels", name)
+        self.groups = check_groups(groups, self.in_channels, self.out_channels, name)
+        self.padding_mode = check_choice(padding_mode, _PADDING_MODES, "padding_mode", name)
+        self.kernel_size = positive_tuple(kernel_size, nd, "kernel_size", name)
+        self.stride = positive_tuple(stride, nd, "stride", name)
+        self.dilation = positive_tuple(dilation, nd, "dilation", name)
+        # self.pads: the padding as (before, after) pairs, which 'same' needs
+        if self.transposed:
+            self.padding = nonnegative_tuple(padding, nd, "padding", name)
+            self.pads = tuple((p, p) for p in self.padding)
         else:
-            self.padding = to_tuple(padding, nd, "padding", name)
-            if any(p < 0 for p in self.padding):
-                raise ValueError(f"{name}: padding must be non-negative, got {self.padding}")
-        self.output_padding = to_tuple(output_padding, nd, "output_padding", name)
-        self.padding_mode = padding_mode
+            self.pads = padding_pairs(padding, nd, self.kernel_size, self.stride, self.dilation,
+                                      name)
+            self.padding = padding if isinstance(padding, str) else tuple(b for b, _ in self.pads)
+        self.output_padding = nonnegative_tuple(output_padding, nd, "output_padding", name)
 
         if self.transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
@@ -82,17 +64,17 @@ class _ConvNd(Module):
         reset_fan_in_uniform(self.weight, self.bias)
 
     def _check_input(self, input):
-        """Quote the layer and the shapes when the input does not fit."""
-        nd, name = self.nd, type(self).__name__
-        shape = tuple(input.shape)
-        if len(shape) not in (nd + 1, nd + 2):
-            raise ValueError(f"{name}: expected a {nd + 2}-d input (N, C, {_spatial(nd)}) or a "
-                             f"{nd + 1}-d unbatched one (C, {_spatial(nd)}), got shape {shape}")
-        channels = shape[-nd - 1]
-        if channels != self.in_channels:
-            raise ValueError(f"{name}({self.in_channels}, {self.out_channels}): expected an input "
-                             f"with {self.in_channels} channels, got shape {shape} "
-                             f"({channels} channels)")
+        """The checks of the op, quoting this layer: rank, channels, and (for a
+        convolution) an input at least as large as the dilated kernel. Returns
+        the input as a tensor."""
+        nd = self.nd
+        input = as_tensor(input, op=type(self).__name__)
+        check_spatial_input(input, nd, type(self).__name__)
+        name = f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
+        check_axis_size(input, -nd - 1, self.in_channels, "channels", name)
+        if not self.transposed:
+            check_window_fits(input, self.kernel_size, self.pads, self.dilation, name)
+        return input
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -121,17 +103,10 @@ class _Conv(_ConvNd):
         if padding_mode != "zeros":
             # Pad the input explicitly, then convolve without padding (PyTorch does the same).
             # F.pad takes (before, after) pairs starting from the last dimension.
-            if self.padding == "valid":
-                pairs = [(0, 0)] * self.nd
-            elif self.padding == "same":
-                totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
-                pairs = [(t // 2, t - t // 2) for t in totals]
-            else:
-                pairs = [(p, p) for p in self.padding]
-            self._explicit_pad = [p for pair in reversed(pairs) for p in pair]
+            self._explicit_pad = [p for pair in reversed(self.pads) for p in pair]
 
     def forward(self, input):
-        self._check_input(input)
+        input = self._check_input(input)
         conv = getattr(F, f"conv{self.nd}d")
         padding = self.padding
         if self.padding_mode != "zeros":
@@ -157,14 +132,10 @@ class _ConvTranspose(_ConvNd):
                              f"got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding=output_padding, dtype=dtype)
-        for o, s, d in zip(self.output_padding, self.stride, self.dilation):
-            if o < 0 or o >= max(s, d):
-                raise ValueError(f"{type(self).__name__}: output_padding {self.output_padding} "
-                                 f"must be smaller than stride {self.stride} or dilation "
-                                 f"{self.dilation}")
+        check_output_padding(self.output_padding, self.stride, self.dilation, type(self).__name__)
 
     def forward(self, input):
-        self._check_input(input)
+        input = self._check_input(input)
         conv = getattr(F, f"conv_transpose{self.nd}d")
         return conv(input, self.weight, self.bias, self.stride, self.padding,
                     self.output_padding, self.groups, self.dilation)

@@ -2,6 +2,7 @@
 element with probability p and scale the rest by 1/(1-p); in evaluation, the
 identity. The mask comes from striate's seeded generator."""
 from .. import functional as F
+from ..functional.arguments import check_probability
 from .module import Module
 
 __all__ = ["Dropout"]
@@ -12,8 +13,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability p must be between 0 and 1, got {p}")
+        check_probability(p, "p", "Dropout")
         self.p, self.inplace = p, inplace
 
     def forward(self, input):

@@ -18,17 +18,17 @@ fan_out)) balances both.
 import math
 
 from .. import random
-from ..autograd import Tensor
+from ..functional.arguments import as_array
 from ..backend import xp
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
+__all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
            "kaiming_normal_"]
 
 
 def _fill(tensor, values):
     """Write ``values`` into the tensor's array in place, in the tensor's dtype."""
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = as_array(tensor)
     array[...] = xp.asarray(values).astype(array.dtype, copy=False)
     return tensor
 
@@ -62,7 +62,7 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+def calculate_fan_in_and_fan_out(tensor):
     """``(fan_in, fan_out)`` of a weight of shape ``(out, in, *kernel)`` (see the module docstring)."""
     shape = _shape(tensor)
     if len(shape) < 2:
@@ -72,11 +72,14 @@ def _calculate_fan_in_and_fan_out(tensor):
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
+_calculate_fan_in_and_fan_out = calculate_fan_in_and_fan_out  # PyTorch's (private) name
+
+
 def _calculate_correct_fan(tensor, mode):
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode {mode!r} is not supported, use 'fan_in' or 'fan_out'")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
 
@@ -125,7 +128,7 @@ def zeros_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0):
     """Glorot uniform: U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std  # U(-b, b) has std b / sqrt(3)
     return uniform_(tensor, -bound, bound)
@@ -133,7 +136,7 @@ def xavier_uniform_(tensor, gain=1.0):
 
 def xavier_normal_(tensor, gain=1.0):
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std)
 

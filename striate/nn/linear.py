@@ -10,6 +10,7 @@ import math
 from .. import backend
 from .. import functional as F
 from ..backend import xp
+from ..functional.arguments import as_tensor, check_features, nonnegative_int
 from . import init
 from .module import Module, Parameter
 
@@ -31,7 +32,7 @@ def reset_fan_in_uniform(weight, bias):
     which is U(+-1/sqrt(fan_in)), and the bias from the same range."""
     init.kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
-        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        fan_in, _ = init.calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         init.uniform_(bias, -bound, bound)
 
@@ -39,20 +40,17 @@ def reset_fan_in_uniform(weight, bias):
 class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"Linear: {arg} must be a non-negative int, got {value!r}")
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = nonnegative_int(in_features, "in_features", "Linear")
+        self.out_features = nonnegative_int(out_features, "out_features", "Linear")
         add_weight_and_bias(self, (out_features, in_features), out_features, bias, dtype)
 
     def reset_parameters(self):
         reset_fan_in_uniform(self.weight, self.bias)
 
     def forward(self, input):
-        shape = tuple(input.shape)
-        if len(shape) == 0 or shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected an input "
-                             f"of shape (*, {self.in_features}), got {shape}")
+        name = f"Linear({self.in_features}, {self.out_features})"
+        input = as_tensor(input, op=name)
+        check_features(input, self.in_features, name)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):

@@ -1,20 +1,16 @@
 """Loss functions as modules (``criterion = CrossEntropyLoss(); loss = criterion(logits, y)``),
 around ``striate.functional.loss``. Class weights are buffers, as in PyTorch."""
 from .. import functional as F
+from ..functional.arguments import check_choice
+from ..functional.loss import REDUCTIONS
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
-                             f"got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_choice(reduction, REDUCTIONS, "reduction", type(self).__name__)
 
 
 class _WeightedLoss(_Loss):

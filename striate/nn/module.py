@@ -19,6 +19,7 @@ from collections import OrderedDict, namedtuple
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..backend import xp
+from ..functional.arguments import as_array
 
 __all__ = ["Parameter", "Module", "RemovableHandle"]
 
@@ -60,16 +61,6 @@ class RemovableHandle:
 
 #: What ``load_state_dict(strict=False)`` returns, as in PyTorch.
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-def _as_array(value):
-    """A backend array from an array, a striate Tensor or anything with ``__array__``
-    (a torch tensor, say), without copying when it already is one."""
-    if isinstance(value, Tensor):
-        return value.data
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    return xp.asarray(value)
 
 
 class Module:
@@ -387,10 +378,14 @@ class Module:
             if key not in state_dict:
                 continue
             try:
-                array = _as_array(state_dict[key])
+                array = as_array(state_dict[key])
             except (TypeError, ValueError) as error:
                 mismatched.append(f"{key}: value of type {type(state_dict[key]).__name__} is "
                                   f"not an array ({error})")
+                continue
+            if array.dtype.kind not in "biuf":
+                mismatched.append(f"{key}: value of type {type(state_dict[key]).__name__} and "
+                                  f"dtype {array.dtype} does not hold real numbers")
                 continue
             if array.shape != target.shape:
                 mismatched.append(f"{key}: checkpoint shape {tuple(array.shape)}, "
@@ -402,7 +397,7 @@ class Module:
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if mismatched:
-            problems.append("shape mismatches: " + "; ".join(mismatched))
+            problems.append("shape or type mismatches: " + "; ".join(mismatched))
         if problems:
             raise RuntimeError(f"Error(s) loading state_dict into {type(self).__name__} "
                                "(nothing was loaded):\n  " + "\n  ".join(problems))

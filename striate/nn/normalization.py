@@ -13,11 +13,11 @@ Parameters and buffers have PyTorch's names (``weight``, ``bias``,
 ``running_mean``, ``running_var``, ``num_batches_tracked``) so that
 torchvision's state dicts load as they are.
 """
-import numbers
-
 from .. import backend
 from .. import functional as F
 from ..backend import xp
+from ..functional.arguments import (as_tensor, check_axis_size, check_ndim, check_trailing_shape,
+                                    positive_int, shape_tuple)
 from . import init
 from .module import Module, Parameter
 
@@ -25,15 +25,13 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "LocalRespo
 
 
 class _BatchNorm(Module):
-    expected_ndims = ()  # input ranks the subclass accepts
-    layout = ""
+    layouts = {}  # {ndim: "(N, C, H, W)"}: the input ranks the subclass accepts
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features <= 0:
-            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+        num_features = positive_int(num_features, "num_features", name)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -67,17 +65,15 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def _check_input(self, input):
-        name, shape = type(self).__name__, tuple(input.shape)
-        if len(shape) not in self.expected_ndims:
-            ranks = " or ".join(f"{n}-d" for n in self.expected_ndims)
-            raise ValueError(f"{name}({self.num_features}): expected a {ranks} input "
-                             f"{self.layout}, got shape {shape}")
-        if shape[1] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}): expected {self.num_features} channels "
-                             f"in dimension 1, got shape {shape}")
+        """Rank and channels, quoting this layer; returns the input as a tensor."""
+        name = f"{type(self).__name__}({self.num_features})"
+        input = as_tensor(input, op=name)
+        check_ndim(input, self.layouts, name)
+        check_axis_size(input, 1, self.num_features, "channels in dimension 1", name)
+        return input
 
     def forward(self, input):
-        self._check_input(input)
+        input = self._check_input(input)
         # PyTorch's bookkeeping: count batches and pick the averaging factor.
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -99,17 +95,17 @@ class _BatchNorm(Module):
 
 class BatchNorm1d(_BatchNorm):
     """Input (N, C) or (N, C, L); statistics over N (and L)."""
-    expected_ndims, layout = (2, 3), "(N, C) or (N, C, L)"
+    layouts = {2: "(N, C)", 3: "(N, C, L)"}
 
 
 class BatchNorm2d(_BatchNorm):
     """Input (N, C, H, W); statistics over N, H and W."""
-    expected_ndims, layout = (4,), "(N, C, H, W)"
+    layouts = {4: "(N, C, H, W)"}
 
 
 class BatchNorm3d(_BatchNorm):
     """Input (N, C, D, H, W); statistics over N, D, H and W."""
-    expected_ndims, layout = (5,), "(N, C, D, H, W)"
+    layouts = {5: "(N, C, D, H, W)"}
 
 
 class LayerNorm(Module):
@@ -119,9 +115,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.normalized_shape = shape_tuple(normalized_shape, "normalized_shape", "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.use_bias = elementwise_affine and bias
         dtype = backend.default_float if dtype is None else dtype
@@ -136,11 +130,9 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
-        n = len(self.normalized_shape)
-        if tuple(input.shape[input.ndim - n:]) != self.normalized_shape or input.ndim < n:
-            raise ValueError(f"LayerNorm({self.normalized_shape}): the input's last {n} "
-                             f"dimensions must be {self.normalized_shape}, got shape "
-                             f"{tuple(input.shape)}")
+        name = f"LayerNorm({self.normalized_shape})"
+        input = as_tensor(input, op=name)
+        check_trailing_shape(input, self.normalized_shape, name)
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -154,8 +146,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
-        if not isinstance(size, int) or size <= 0:
-            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        size = positive_int(size, "size", "LocalResponseNorm")
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input):

@@ -1,10 +1,12 @@
 """Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
 ``AdaptiveMaxPool1d/2d``. They hold only their options; the work is done by
 ``striate.functional.pool``. As in PyTorch, ``stride`` defaults to the kernel
-size (non-overlapping windows) and max pooling pads with -inf.
+size (non-overlapping windows) and max pooling pads with -inf (an integer
+type's minimum for integer input).
 """
 from .. import functional as F
-from ..functional.windows import to_tuple
+from ..functional.arguments import (check_pool_padding, nonnegative_tuple, positive_tuple,
+                                    to_tuple)
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -18,6 +20,17 @@ def _refuse_indices(name, return_indices):
         raise NotImplementedError(f"{name}: return_indices=True is not supported")
 
 
+def _check_window(layer, kernel_size, stride, padding, dilation=1):
+    """The layer's options, checked when it is built and quoting its name; they are
+    kept as given (PyTorch's repr shows them so), and the op checks them again
+    against each input."""
+    name, nd = type(layer).__name__, layer.nd
+    kernel = positive_tuple(kernel_size, nd, "kernel_size", name)
+    positive_tuple(stride, nd, "stride", name)
+    check_pool_padding(nonnegative_tuple(padding, nd, "padding", name), kernel, name)
+    positive_tuple(dilation, nd, "dilation", name)
+
+
 class _MaxPoolNd(Module):
     nd = None
 
@@ -29,6 +42,7 @@ class _MaxPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        _check_window(self, self.kernel_size, self.stride, padding, dilation)
 
     def forward(self, input):
         pool = getattr(F, f"max_pool{self.nd}d")
@@ -65,6 +79,7 @@ class _AvgPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        _check_window(self, self.kernel_size, self.stride, padding)
 
     def forward(self, input):
         pool = getattr(F, f"avg_pool{self.nd}d")

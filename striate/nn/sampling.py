@@ -1,6 +1,7 @@
 """``Upsample``: resize feature maps (nearest, linear, bilinear, trilinear) through
 ``striate.functional.interpolate``."""
 from .. import functional as F
+from ..functional.arguments import check_exactly_one
 from .module import Module
 
 __all__ = ["Upsample"]
@@ -12,9 +13,7 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if (size is None) == (scale_factor is None):
-            raise ValueError("Upsample: give exactly one of size and scale_factor, "
-                             f"got size={size!r}, scale_factor={scale_factor!r}")
+        check_exactly_one("Upsample", size=size, scale_factor=scale_factor)
         if isinstance(scale_factor, (tuple, list)):
             scale_factor = tuple(float(f) for f in scale_factor)
         elif scale_factor is not None:
