@@ -9,8 +9,8 @@ batching costs one gather per array instead of a Python loop over samples.
 import numbers
 
 from .. import random as _random
-from ..autograd import Tensor
 from ..backend import xp
+from ..functional.arguments import as_array
 
 __all__ = ["Dataset", "TensorDataset", "ImageDataset", "Subset", "random_split"]
 
@@ -28,10 +28,6 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
 
-def _as_array(value):
-    """The array behind a Tensor, or ``value`` as an array (no copy when it is one)."""
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
-
 
 class TensorDataset(Dataset):
     """Samples are the i-th rows of some arrays (or tensors) of equal length.
@@ -43,7 +39,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(_as_array(a) for a in arrays)
+        self.arrays = tuple(as_array(a) for a in arrays)
         lengths = [len(a) if a.ndim else None for a in self.arrays]
         if None in lengths or len(set(lengths)) != 1:
             shapes = ", ".join(str(a.shape) for a in self.arrays)
@@ -69,7 +65,7 @@ class ImageDataset(TensorDataset):
     """
 
     def __init__(self, images, labels, classes, name="", split="", source=""):
-        images, labels = _as_array(images), _as_array(labels)
+        images, labels = as_array(images), as_array(labels)
         if images.ndim != 4:
             raise ValueError(f"ImageDataset: images must be (N, C, H, W), got shape {images.shape}")
         if labels.ndim != 1 or not xp.issubdtype(labels.dtype, xp.integer):

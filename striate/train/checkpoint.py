@@ -36,6 +36,7 @@ import tempfile
 from .. import backend
 from ..autograd import Tensor
 from ..backend import xp
+from ..functional.arguments import as_array
 from ..random import get_rng_state
 from .atomic import default_permissions, fsync_dir, fsync_file
 from .layout import RunLayout
@@ -157,8 +158,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, *, epoch, meta=
     for stale in glob.glob(os.path.join(parent, _tmp_prefix(path) + "*")):
         shutil.rmtree(stale, ignore_errors=True)  # left by a process killed mid-write
 
-    weights = {name: v.data if isinstance(v, Tensor) else v
-               for name, v in model.state_dict().items()}
+    weights = {name: as_array(v) for name, v in model.state_dict().items()}
     arrays = {}
     state = {
         "format": FORMAT,

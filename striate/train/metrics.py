@@ -8,16 +8,12 @@ graph, and accumulates integer counts rather than averages of averages, so an
 epoch's accuracy is exact whatever the batch sizes were (the last batch is
 usually smaller).
 """
-from ..autograd import Tensor
 from ..backend import xp
+from ..functional.arguments import as_array
 
 __all__ = ["topk_correct", "accuracy", "confusion_matrix", "per_class_accuracy",
            "EpochMetrics"]
 
-
-def _as_array(value):
-    """The array behind a Tensor, or ``value`` as an array (no copy when it is one)."""
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
 
 
 def topk_correct(logits, targets, k=1):
@@ -29,7 +25,7 @@ def topk_correct(logits, targets, k=1):
     A ``k`` larger than K is clipped to K (PyTorch's ``topk`` would raise), so
     top-5 on a 3-class problem counts every sample as correct.
     """
-    logits, targets = _as_array(logits), _as_array(targets)
+    logits, targets = as_array(logits), as_array(targets)
     if logits.ndim != 2 or targets.shape != (logits.shape[0],):
         raise ValueError(f"topk_correct: expected logits (N, K) and targets (N,), got "
                          f"{tuple(logits.shape)} and {tuple(targets.shape)}")
@@ -46,7 +42,7 @@ def topk_correct(logits, targets, k=1):
 
 def accuracy(logits, targets, topk=(1,)):
     """Fractions of samples whose target is among the k best scores, one per k."""
-    n = _as_array(targets).shape[0]
+    n = as_array(targets).shape[0]
     return tuple(topk_correct(logits, targets, k) / max(n, 1) for k in topk)
 
 
@@ -54,7 +50,7 @@ def confusion_matrix(predictions, targets, num_classes):
     """``C`` (K, K) int64 with ``C[t, p]`` = how many samples of true class ``t``
     were predicted as ``p`` (rows: truth, columns: prediction, as scikit-learn
     lays it out)."""
-    predictions, targets = _as_array(predictions), _as_array(targets)
+    predictions, targets = as_array(predictions), as_array(targets)
     if predictions.shape != targets.shape:
         raise ValueError(f"confusion_matrix: predictions {tuple(predictions.shape)} and "
                          f"targets {tuple(targets.shape)} differ in shape")
@@ -95,10 +91,10 @@ class EpochMetrics:
         self.matrix = xp.zeros((self.num_classes, self.num_classes), dtype=xp.int64)
 
     def update(self, loss, logits, targets):
-        logits, targets = _as_array(logits), _as_array(targets)
+        logits, targets = as_array(logits), as_array(targets)
         n = targets.shape[0]
         self.count += n
-        self.loss_sum += float(_as_array(loss)) * n
+        self.loss_sum += float(as_array(loss)) * n
         predictions = logits.argmax(axis=1)
         self.correct += int((predictions == targets).sum())
         self.correct_topk += topk_correct(logits, targets, self.k)
