@@ -1,6 +1,8 @@
 """``striate.explain``: saliency and Grad-CAM against PyTorch on the same small
 conv net; occlusion, top activations and MC dropout against closed forms on
 constructed models; feature maps and filters; clear errors for bad input."""
+import os
+
 import numpy as np
 import pytest
 
@@ -156,6 +158,11 @@ def test_top_activations_against_a_direct_ranking():
     np.testing.assert_allclose(values, np.sort(maxima)[::-1][:5])
     indices, values = explain.top_activations(model, data, "0", channel=1, k=3)
     np.testing.assert_allclose(values, np.sort(-data.reshape(40, -1).min(axis=1))[::-1][:3])
+    # every channel at once: row m is channel m
+    both, tops = explain.top_activations(model, data, "0", None, k=3)
+    assert both.shape == tops.shape == (2, 3)
+    np.testing.assert_array_equal(both[0], np.argsort(-maxima)[:3])
+    np.testing.assert_allclose(tops[1], values)
     # a dataset object works too
     dataset = striate.data.TensorDataset(data, np.zeros(40, dtype=np.int64))
     assert list(explain.top_activations(model, dataset, "0", 0, k=5)[0]) == \
@@ -265,3 +272,117 @@ def test_bad_images_and_models():
         explain.mc_dropout(model, images())
     with pytest.raises(ValueError, match="channel 9 is out of range: layer '0' has 4 channels"):
         explain.top_activations(model, images(), "0", channel=9)
+
+
+# --------------------------------------------------------------------------- the commands
+
+DIGITS_META = {"dataset": "digits", "classes": [str(i) for i in range(10)],
+               "input_shape": [1, 28, 28], "normalization": {"mean": [0.1307], "std": [0.3081]},
+               "framing": "digits", "background": "dark"}
+
+
+def _checkpoint(path, name, **kwargs):
+    from striate import models
+    from striate.train import save_checkpoint
+
+    striate.manual_seed(0)
+    model = models.create(name, **kwargs)
+    save_checkpoint(path / "checkpoint", model, epoch=1,
+                    meta=dict(DIGITS_META, model={"name": name, "kwargs": kwargs}))
+    return path
+
+
+def _draw_seven(path):
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (120, 120), 255)
+    ImageDraw.Draw(picture).line([(30, 25), (90, 25), (50, 100)], fill=0, width=10)
+    picture.save(path)
+    return path
+
+
+def _cli(capsys, *args):
+    from striate.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def lenet_run(tmp_path_factory):
+    pytest.importorskip("safetensors")
+    return _checkpoint(tmp_path_factory.mktemp("inspect") / "run", "lenet5", num_classes=10,
+                       in_channels=1)
+
+
+def test_inspect_writes_one_png_per_view(capsys, lenet_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    digit = _draw_seven(tmp_path / "seven.png")
+    out = tmp_path / "views"
+    code, stdout, err = _cli(capsys, "inspect", lenet_run, digit, "--what",
+                             "filters,maps,saliency,gradcam,occlusion,top", "--out", out)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["filters.png", "gradcam.png", "maps-seven.png",
+                                       "occlusion.png", "saliency.png", "top.png"]
+    assert stdout.split() == [str(out / name) for name in
+                              ["filters.png", "maps-seven.png", "saliency.png", "gradcam.png",
+                               "occlusion.png", "top.png"]]
+
+
+def test_inspect_without_images_uses_test_digits(capsys, lenet_run, tmp_path):
+    code, stdout, err = _cli(capsys, "inspect", lenet_run, "--what", "saliency",
+                             "--out", tmp_path / "v")
+    assert code == 0, err and (tmp_path / "v" / "saliency.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--layer", "features.9"], "no layer named 'features.9'; valid names: features, features.0"),
+    (["--target", "10"], "--target 10 is out of range: the model has 10 classes (0..9)"),
+    (["--window", "40", "--what", "occlusion"], "window 40x40 is larger than the image 28x28"),
+    (["--what", "filters,colours"], "unknown view 'colours'"),
+])
+def test_inspect_bad_input(capsys, lenet_run, tmp_path, args, message):
+    digit = _draw_seven(tmp_path / "seven.png")
+    code, _, err = _cli(capsys, "inspect", lenet_run, digit, "--out", tmp_path / "v", *args)
+    assert code in (1, 2) and message in err and "Traceback" not in err
+
+
+def test_inspect_undecodable_image(capsys, lenet_run, tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    code, _, err = _cli(capsys, "inspect", lenet_run, tmp_path / "bad.png", "--out",
+                        tmp_path / "v")
+    assert code == 1 and "cannot decode this file as an image" in err
+    assert not (tmp_path / "v").exists()
+
+
+def test_predict_with_mc_dropout(capsys, tmp_path):
+    pytest.importorskip("safetensors")
+    run = _checkpoint(tmp_path / "vgg", "vgg11", num_classes=10, in_channels=1, width=0.0625,
+                      small_input=True)
+    digit = _draw_seven(tmp_path / "seven.png")
+    code, out, err = _cli(capsys, "predict", run, digit, "--mc-dropout", "5", "--top", "2")
+    assert code == 0, err
+    assert out.startswith(f"{digit}: ") and out.count("±") == 2 and "MC dropout, 5 passes" in out
+
+
+def test_predict_mc_dropout_needs_dropout(capsys, lenet_run, tmp_path):
+    digit = _draw_seven(tmp_path / "seven.png")
+    code, _, err = _cli(capsys, "predict", lenet_run, digit, "--mc-dropout", "5")
+    assert code == 1 and "no Dropout layer" in err
+
+
+@pytest.mark.parametrize("command", ["kernels", "inspect"])
+def test_help_explains_every_option(capsys, command):
+    from striate.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    subparser = action.choices[command]
+    code, out, _ = _cli(capsys, command, "--help")
+    assert code == 0
+    for option in subparser._actions:
+        assert option.help, f"{command}: {option.option_strings or option.dest} has no help"

@@ -25,7 +25,7 @@ def register(subparsers):
         description="Write one PNG per view into --out: the first conv layer's filters, the "
                     "feature maps of an image, saliency maps (Simonyan et al. 2014), Grad-CAM "
                     "(Selvaraju et al. 2017), occlusion sensitivity (Zeiler and Fergus 2014), "
-                    "and the test images that activate each channel most.")
+                    "and the test images that activate each of the first 8 channels most.")
     parser.add_argument("run", metavar="RUN", help="a run directory (runs/lenet5-digits) or its "
                                                    "checkpoint/ directory")
     parser.add_argument("images", nargs="*", metavar="IMAGE",
@@ -143,6 +143,10 @@ def run(args):
 
     captions = [f"{label}: {name_of(int(k))} {100 * probabilities[i, k]:.1f}%"
                 for i, (label, k) in enumerate(zip(labels, chosen))]
+    side = min(inputs.shape[2:])
+    if "occlusion" in args.what and args.window and args.window > side:
+        raise UsageError(f"--window {args.window}: the window {args.window}x{args.window} is "
+                         f"larger than the image {inputs.shape[2]}x{inputs.shape[3]}")
     out = args.out or os.path.join(run_dir(checkpoint.path), "inspect")
     os.makedirs(out, exist_ok=True)
     written = []
@@ -194,11 +198,9 @@ def run(args):
                  "occlusion.png")
         elif view == "top":
             shown, dataset_inputs, _ = _dataset_images(meta, None)
-            channels = explain.feature_maps(model, inputs[:1], layers=[late])[late].shape[1]
-            rows = []
-            for channel in range(min(channels, 16)):
-                indices, values = explain.top_activations(model, dataset_inputs, late, channel)
-                rows.append((f"ch {channel}", shown[indices], values))
+            indices, values = explain.top_activations(model, dataset_inputs, late, None)
+            rows = [(f"ch {channel}", shown[indices[channel]], values[channel])
+                    for channel in range(min(len(indices), 8))]
             save(plots.top_activation_grid(rows, f"{model_name} {late}: the 9 test images with the "
                                                  "strongest response (max over the map) per "
                                                  "channel"), "top.png")

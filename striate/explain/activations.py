@@ -29,7 +29,9 @@ def _images(dataset):
 
 def top_activations(model, dataset, layer, channel, k=9, batch_size=256, transform=None):
     """``(indices, values)``: the ``k`` images of ``dataset`` whose channel
-    ``channel`` of ``layer`` responds most strongly, strongest first.
+    ``channel`` of ``layer`` responds most strongly, strongest first, each (k,).
+    ``channel=None`` ranks every channel in the same pass: (M, k) arrays, row m
+    for channel m.
 
     ``dataset``: an array (N, C, H, W), a striate dataset, or any sequence of
     images or ``(image, label)`` pairs. ``transform``: applied to each batch
@@ -57,13 +59,15 @@ def top_activations(model, dataset, layer, channel, k=9, batch_size=256, transfo
                 model(Tensor(as_batch(model, images, "top_activations")))
                 output = captured[-1]
                 channels = output.shape[1]
-                if not 0 <= channel < channels:
+                if channel is not None and not 0 <= channel < channels:
                     raise ValueError(f"top_activations: channel {channel} is out of range: layer "
                                      f"{layer!r} has {channels} channels (0..{channels - 1})")
-                values = output[:, channel].reshape(output.shape[0], -1).max(axis=1)
+                picked = output if channel is None else output[:, channel:channel + 1]
+                values = picked.reshape(picked.shape[0], picked.shape[1], -1).max(axis=2)
                 responses.append(values.astype(xp.float64))
     finally:
         handle.remove()
-    responses = xp.concatenate(responses)
-    order = xp.argsort(-responses, kind="stable")[:k]
-    return order, responses[order]
+    responses = xp.concatenate(responses).T                         # (M, total)
+    order = xp.argsort(-responses, axis=1, kind="stable")[:, :k]
+    values = xp.take_along_axis(responses, order, axis=1)
+    return (order, values) if channel is None else (order[0], values[0])
