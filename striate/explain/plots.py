@@ -182,7 +182,7 @@ def feature_map_grid(image, maps, title, channels=8):
             axes.imshow(array[col], cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
             _bare(axes)
             if col == 0:
-                axes.set_ylabel(f"{name}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}",
+                axes.set_ylabel(f"{name}\n{array.shape[1]}x{array.shape[2]}x{array.shape[0]}",
                                 fontsize=7)
             if col not in titled:
                 titled.add(col)
