@@ -17,6 +17,9 @@ def register(subparsers):
     parser.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                         help="invert grey levels: auto (when the image is dark-on-light and the "
                         "training images were light-on-dark), yes or no (default auto)")
+    parser.add_argument("--mc-dropout", type=positive_int, metavar="N",
+                        help="run N passes with dropout on and print each class's mean "
+                             "probability ± its standard deviation (models with dropout only)")
     parser.set_defaults(handler=run)
 
 
@@ -40,6 +43,10 @@ def run(args):
                                     norm.get("std"), invert=invert,
                                     framing=meta.get("framing", "resize"))
                       for path in args.images])
+    if args.mc_dropout:
+        from .uncertainty import print_mc_dropout
+        return print_mc_dropout(model, batch, args.images, meta.get("classes"), args.mc_dropout,
+                                args.top)
     with no_grad():
         logits = model(Tensor(batch)).data.astype(xp.float64)
         probabilities = softmax(Tensor(logits), dim=1).data

@@ -1,0 +1,50 @@
+"""Depthwise-separable convolution (Xception, Chollet 2017).
+
+A standard KxK convolution from C_in to C_out channels has K*K*C_in*C_out
+weights. Xception splits it: a depthwise KxK convolution (one filter per
+channel, groups = C_in: K*K*C_in weights) and a pointwise 1x1 convolution
+(C_in*C_out weights). The output has the same shape.
+
+Run: python examples/11_depthwise_separable.py
+"""
+import argparse
+
+import numpy as np
+
+import striate.functional as F
+import striate.nn as nn
+from striate.models.xception import SeparableConv2d
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
+parser.add_argument("--out", help="(this script writes no file)")
+parser.parse_args()
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+K, C_in, C_out = 3, 128, 256
+standard = nn.Conv2d(C_in, C_out, K, padding=1, bias=False)
+depthwise = nn.Conv2d(C_in, C_in, K, padding=1, groups=C_in, bias=False)
+pointwise = nn.Conv2d(C_in, C_out, 1, bias=False)
+print(f"standard {K}x{K}, {C_in} -> {C_out}: {K}*{K}*{C_in}*{C_out} = {count(standard):,} weights")
+print(f"depthwise {K}x{K} (groups={C_in}): {count(depthwise):,}; pointwise 1x1: "
+      f"{count(pointwise):,}; together {count(depthwise) + count(pointwise):,}")
+print(f"saving: {count(standard) / (count(depthwise) + count(pointwise)):.1f}x fewer weights")
+
+x = np.random.default_rng(0).normal(size=(1, C_in, 8, 8)).astype(np.float32)
+print("output shapes:", tuple(standard(x).shape), "and", tuple(pointwise(depthwise(x)).shape))
+
+# The separable pair is a standard convolution whose filter is rank one
+# across (space, channel): w[o, c] = p[o, c] * d[c].
+d = depthwise.weight.data[:, 0]                       # (C_in, K, K)
+p = pointwise.weight.data[:, :, 0, 0]                 # (C_out, C_in)
+combined = p[:, :, None, None] * d[None]              # (C_out, C_in, K, K)
+same = F.conv2d(x, combined, padding=1).data
+print(f"depthwise then pointwise = one conv with w[o,c] = p[o,c]*d[c]: max |difference| "
+      f"{abs(same - pointwise(depthwise(x)).data).max():.1e}")
+
+block = SeparableConv2d(C_in, C_out)
+print(f"striate's Xception SeparableConv2d({C_in}, {C_out}): {count(block):,} weights")
