@@ -16,7 +16,7 @@ from .summary import summary  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train"}
+_LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train", "io", "onnx", "transfer"}
 
 
 def __getattr__(name):

@@ -18,7 +18,7 @@ from .common import UsageError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules of this package, in the order ``striate --help`` lists them.
-COMMANDS = ("train", "evaluate", "predict", "summary", "models", "datasets")
+COMMANDS = ("train", "evaluate", "predict", "summary", "models", "datasets", "convert", "export")
 
 
 def build_parser():

@@ -184,7 +184,8 @@ def build_model(model, input_shape, opset=17, dynamic_batch=True):
     if not input_shape or min(input_shape) <= 0:
         raise ValueError(f"export: input_shape must be positive sizes (C, H, W), got {input_shape}")
     dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
-    example = Tensor(np.random.default_rng(0).standard_normal((TRACE_BATCH,) + input_shape)
+    batch = TRACE_BATCH if dynamic_batch else 1   # a static graph takes one image
+    example = Tensor(np.random.default_rng(0).standard_normal((batch,) + input_shape)
                      .astype(dtype))
     traced = trace(model, example)
     graph = Graph(onnx, model, int(opset), dynamic_batch)
@@ -192,7 +193,7 @@ def build_model(model, input_shape, opset=17, dynamic_batch=True):
     graph.nodes.append(onnx.helper.make_node("Identity", [output], ["output"], name="output"))
     onnx_graph = onnx.helper.make_graph(
         graph.nodes, type(model).__name__,
-        [_value_info(onnx, "input", dtype, (TRACE_BATCH,) + input_shape, dynamic_batch)],
+        [_value_info(onnx, "input", dtype, (batch,) + input_shape, dynamic_batch)],
         [_value_info(onnx, "output", traced.output.dtype, traced.output.shape, dynamic_batch)],
         initializer=graph.initializers)
     proto = onnx.helper.make_model(onnx_graph, producer_name="striate",
@@ -207,7 +208,8 @@ def export(model, path, input_shape, opset=17, dynamic_batch=True):
     """Write ``model`` as ONNX to ``path`` (atomically) for inputs (N, *input_shape).
 
     The graph has one input ``input`` (N, *input_shape) and one output
-    ``output``; with ``dynamic_batch`` N is a symbolic ``batch`` dimension.
+    ``output``; with ``dynamic_batch`` N is a symbolic ``batch`` dimension,
+    without it N is 1.
     The model is traced in evaluation mode (dropout is the identity, batch
     norm uses its running statistics) and its mode is restored afterwards.
     An op without an ONNX form raises :class:`OnnxExportError` naming the op
