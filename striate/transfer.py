@@ -104,7 +104,7 @@ def _selected(model, patterns):
             empty.append(pattern)
         chosen.update(hits)
     if empty:
-        tops = sorted({n.split(".")[0] for n in names})
+        tops = list(dict.fromkeys(n.split(".")[0] for n in names))   # in model order
         raise TransferError(f"freeze: {', '.join(map(repr, empty))} matches no parameter of "
                             f"{type(model).__name__}; its top-level layers are "
                             f"{', '.join(tops)} (patterns: a layer name, a shell pattern "

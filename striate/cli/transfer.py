@@ -80,8 +80,9 @@ def apply_transfer(model, transfer, lr, load_weights=True):
                 load_matching(model, state, exclude=[head] if transfer["new_head"] else (),
                               allow_shape_change=False)
             except TransferError as error:
-                hint = "" if transfer["new_head"] else \
-                    " (a different number of classes? add --new-head to train a new classifier)"
+                shapes = "shapes differ" in str(error)
+                hint = " (a different number of classes? add --new-head to train a new " \
+                    "classifier)" if shapes and not transfer["new_head"] else ""
                 raise UsageError(f"--init-from {transfer['init_from']}: {error}{hint}") from None
         if transfer["freeze"]:
             frozen = freeze(model, transfer["freeze"])
