@@ -240,3 +240,14 @@ def test_transfer_example_runs_and_compares(capsys):
     out = capsys.readouterr().out
     assert "fine-tuned (features frozen" in out and "from scratch" in out
     assert 0.2 < tuned <= 1 and 0.2 < scratch <= 1   # both well above chance (5 classes)
+
+
+@pytest.mark.parametrize("command", ["convert", "export", "train"])
+def test_new_options_have_help(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    for option in {"convert": ["--key", "--keep-prefix", "--overwrite"],
+                   "export": ["--format", "--out", "--opset", "--static-batch"],
+                   "train": ["--init-from", "--init-key", "--freeze", "--new-head",
+                             "--lr-head"]}[command]:
+        assert option in out
