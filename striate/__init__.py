@@ -16,7 +16,8 @@ from .summary import summary  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train", "kernels", "explain"}
+_LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train", "kernels", "explain", "io",
+                    "onnx", "transfer"}
 
 
 def __getattr__(name):

@@ -53,6 +53,10 @@ def enable_grad():
 
 # --------------------------------------------------------------------------- Function
 
+#: Callables told of every op call, ``observer(function, inputs, output)``: how
+#: the ONNX exporter (``striate.onnx``) records a model's forward. Empty otherwise.
+call_observers = []
+
 
 class Function:
     """One differentiable operation; see the module docstring for the contract.
@@ -82,6 +86,8 @@ class Function:
             self.inputs = tensors
             output.requires_grad = True
             output.creator = self
+        for observe in call_observers:
+            observe(self, tensors, output)
         return output
 
     def forward(self, *arrays):

@@ -162,9 +162,9 @@ def build_scheduler(config, optimizer, steps_per_epoch):
     if name == "none":
         return (None, "epoch") if not warmup else (
             optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup), "epoch")
-    if name == "onecycle":
-        lr = optimizer.param_groups[0]["lr"]
-        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr,
+    if name == "onecycle":  # each group peaks at its own rate (--lr-head)
+        peaks = [group["lr"] for group in optimizer.param_groups]
+        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks,
                                              total_steps=epochs * steps_per_epoch), "batch"
     if name == "step":
         # Milestones are epochs of the whole run; after a warm-up the main
@@ -215,13 +215,15 @@ class Run:
         }
 
 
-def prepare_run(config, data_dir=None, download=False, normalization=None):
+def prepare_run(config, data_dir=None, download=False, normalization=None, init_weights=True):
     """Load data and build model, optimizer and scheduler for ``config``.
 
     Seeds striate's generator with ``config['seed']`` first, so the model's
     initialization and every later random draw follow from the seed.
     ``normalization`` (from a checkpoint) skips recomputing the dataset's
-    mean and std.
+    mean and std. A ``transfer`` entry (see :mod:`striate.cli.transfer`)
+    loads initial weights (unless ``init_weights`` is False: a resumed run),
+    replaces the head and freezes layers before the optimizer is built.
     """
     from .. import models
     from ..data import DataLoader
@@ -249,7 +251,13 @@ def prepare_run(config, data_dir=None, download=False, normalization=None):
 
     kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels))
     model = models.create(config["model"], **kwargs)
-    optimizer = build_optimizer(config, list(model.parameters()))
+    parameters = list(model.parameters())
+    if config.get("transfer"):
+        from .transfer import apply_transfer
+
+        lr = DEFAULT_LR[config["optimizer"]] if config["lr"] is None else config["lr"]
+        parameters = apply_transfer(model, config["transfer"], lr, load_weights=init_weights)
+    optimizer = build_optimizer(config, parameters)
     scheduler, interval = build_scheduler(config, optimizer, len(train_loader))
     return Run(config, train_set, test_set, normalization, (int(channels),) + tuple(size), model,
                kwargs, optimizer, scheduler, interval, train_loader, test_loader)

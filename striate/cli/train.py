@@ -9,6 +9,7 @@ import time
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, percent, positive_float, positive_int,
                      run_dir)
+from .transfer import add_transfer_options, transfer_config
 
 
 def register(subparsers):
@@ -68,6 +69,7 @@ def register(subparsers):
                    help="stop after N epochs of this session (the schedule still spans "
                         "--epochs); continue later with --resume")
     add_data_options(p)
+    add_transfer_options(p)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
     # Defaults are None so that --resume can tell what was given; the help
@@ -88,6 +90,9 @@ def _explicit_config(args):
     kwargs = model_kwargs(args)
     if kwargs:
         explicit["model_args"] = kwargs
+    transfer = transfer_config(args)
+    if transfer:
+        explicit["transfer"] = transfer
     return explicit
 
 
@@ -145,7 +150,8 @@ def run(args):
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
     run = prepare_run(config, args.data_dir, args.download,
-                      normalization=checkpoint.meta.get("normalization") if checkpoint else None)
+                      normalization=checkpoint.meta.get("normalization") if checkpoint else None,
+                      init_weights=checkpoint is None)
     if checkpoint is not None and checkpoint.epoch >= config["epochs"]:
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")

@@ -68,8 +68,12 @@ class Module:
 
     ``module(x)`` runs the forward pre-hooks, ``forward(x)`` and the forward
     hooks. ``training`` (set by ``train()``/``eval()``) switches dropout and
-    batch norm between their training and evaluation behaviour.
+    batch norm between their training and evaluation behaviour. A module with
+    ``frozen = True`` (``striate.transfer.freeze`` sets it on frozen batch
+    norms) stays in evaluation mode under ``train()``.
     """
+
+    frozen = False
 
     def __init__(self):
         # object.__setattr__: our own __setattr__ needs these dicts to exist.
@@ -271,7 +275,7 @@ class Module:
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode): mode must be a bool, got {mode!r}")
         for module in self.modules():
-            object.__setattr__(module, "training", mode)
+            object.__setattr__(module, "training", mode and not module.frozen)
         return self
 
     def eval(self):
