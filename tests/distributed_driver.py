@@ -125,7 +125,7 @@ def run_syncbn(prefix, per_rank):
     if comm is not None:
         loader = ShardedLoader(loader, comm)
         parallel = DataParallel(model, comm, sync_bn=not per_rank)
-    Trainer(model, optimizer, loader, progress=False, log=None, distributed=parallel).fit(2)
+    Trainer(model, optimizer, loader, progress=False, log=None, distributed=parallel).fit(1)
     out.update(_state(model))
     np.savez(f"{prefix}-{name}.npz", **out)
     return 0

@@ -213,7 +213,7 @@ def test_kill_one_rank_then_resume_matches_an_uninterrupted_run(tmp_path):
     from striate import models
     from striate.train.checkpoint import load_checkpoint
 
-    options = ["--limit", "256", "--batch-size", "16", "--epochs", "3", "--no-progress"]
+    options = ["--limit", "160", "--batch-size", "16", "--epochs", "3", "--no-progress"]
     run = tmp_path / "killed"
     job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, "-m", "striate.cli", "train",
                             "--out", str(run), *options], stdout=subprocess.PIPE,
