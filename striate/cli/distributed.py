@@ -26,6 +26,8 @@ import os
 import sys
 import time
 
+from .main import error_message
+
 __all__ = ["add_options", "guarded", "setup"]
 
 #: Seconds a failing rank other than 0 waits before printing and aborting,
@@ -49,19 +51,6 @@ class RankFailure(RuntimeError):
         self.original = original
 
 
-def _message(error):
-    """The one line ``striate CMD: error: ...`` would show for ``error``."""
-    from .main import _expected_errors
-
-    message = str(error) or type(error).__name__
-    if isinstance(error, KeyError):
-        message = f"missing entry {message}"
-    if not isinstance(error, _expected_errors()):
-        message = (f"{type(error).__name__}: {message} (this looks like a bug in striate; "
-                   "set STRIATE_DEBUG=1 for the traceback)")
-    return message
-
-
 class _Launch:
     """One rank's view of an MPI launch: its communicator and whether the
     setup agreement has been reached."""
@@ -82,7 +71,7 @@ class _Launch:
         failed = int(lowest[0])
         if failed == comm.size:
             return None
-        text = _message(error).encode() if comm.rank == failed else b""
+        text = error_message(error).encode() if comm.rank == failed else b""
         return failed, comm.broadcast_bytes(text, root=failed).decode()
 
 
@@ -126,7 +115,7 @@ def _fail(launch, args, error):
         traceback.print_exception(error, file=sys.__stderr__)
     if rank != 0:
         time.sleep(min(_GRACE + _GRACE_PER_RANK * rank, _GRACE_MAX))
-    print(f"striate {args.command}: error: rank {rank} of {comm.size}: {_message(error)}; "
+    print(f"striate {args.command}: error: rank {rank} of {comm.size}: {error_message(error)}; "
           "stopping every rank", file=sys.__stderr__, flush=True)
     comm.abort(1)
     return 1  # not reached: MPI_Abort ends the process

@@ -70,7 +70,9 @@ class DataParallel:
         return arrays
 
     def start(self, trainer):
-        """Broadcast rank 0's model state and random state to every rank."""
+        """Broadcast rank 0's model state and random state to every rank, and
+        record the data-parallel settings in the trainer's checkpoint metadata."""
+        trainer.meta["data_parallel"] = {"ranks": self.size, "sync_bn": self.sync_bn}
         for array in self._state_arrays(trainer.model):
             if array.flags.c_contiguous and array.flags.writeable:
                 self.communicator.broadcast(array)
