@@ -64,11 +64,16 @@ def main(argv=None):
     except Exception as error:  # noqa: BLE001 - the whole point: no traceback for users
         if debug:
             raise
-        message = str(error) or type(error).__name__
-        if isinstance(error, KeyError):
-            message = f"missing entry {message}"
-        if not isinstance(error, _expected_errors()):
-            message = (f"{type(error).__name__}: {message} (this looks like a bug in striate; "
-                       "set STRIATE_DEBUG=1 for the traceback)")
-        print(f"striate {args.command}: error: {message}", file=sys.stderr)
+        print(f"striate {args.command}: error: {error_message(error)}", file=sys.stderr)
         return 1
+
+
+def error_message(error):
+    """The one line a failure shows after ``striate CMD: error:``."""
+    message = str(error) or type(error).__name__
+    if isinstance(error, KeyError):
+        message = f"missing entry {message}"
+    if not isinstance(error, _expected_errors()):
+        message = (f"{type(error).__name__}: {message} (this looks like a bug in striate; "
+                   "set STRIATE_DEBUG=1 for the traceback)")
+    return message

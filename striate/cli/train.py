@@ -6,6 +6,7 @@ import shutil
 import sys
 import time
 
+from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, percent, positive_float, positive_int,
                      run_dir)
@@ -70,11 +71,12 @@ def register(subparsers):
                         "--epochs); continue later with --resume")
     add_data_options(p)
     add_transfer_options(p)
+    distributed.add_options(p)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
     # Defaults are None so that --resume can tell what was given; the help
     # strings state the real defaults (from striate.cli.config.DEFAULTS).
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=distributed.guarded(run))
 
 
 
@@ -152,16 +154,18 @@ def run(args):
     run = prepare_run(config, args.data_dir, args.download,
                       normalization=checkpoint.meta.get("normalization") if checkpoint else None,
                       init_weights=checkpoint is None)
+    parallel = distributed.setup(args, run)  # None unless launched by mpiexec
     if checkpoint is not None and checkpoint.epoch >= config["epochs"]:
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
-    if checkpoint is None and args.overwrite:
+    if checkpoint is None and args.overwrite and (parallel is None or parallel.is_main):
         _clear_run(out)
 
     trainer = Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
                       scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out,
-                      meta=run.meta(), progress=False if args.no_progress else None)
+                      meta=run.meta(), progress=False if args.no_progress else None,
+                      distributed=parallel)
     if checkpoint is not None:
         trainer.resume(checkpoint.path)
         if checkpoint.meta.get("config", {}).get("epochs") != config["epochs"] and \

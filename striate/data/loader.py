@@ -105,18 +105,28 @@ class DataLoader:
         return self._batches(self.epoch_order())
 
     def _batches(self, order):
-        gather = getattr(self.dataset, "gather", None)
         for b in range(len(self)):
-            indices = order[b * self.batch_size:(b + 1) * self.batch_size]
-            if gather is not None:
-                fields = gather(indices)
-            else:
-                fields = self.collate_fn([self.dataset[int(i)] for i in indices])
-            fields = tuple(fields)
-            images = fields[0]
-            if self.transform is not None:
-                images = self.transform(images)
-            yield (_to_tensor(images, True),) + tuple(_to_tensor(xp.asarray(f), False) for f in fields[1:])
+            yield self.make_batch(order[b * self.batch_size:(b + 1) * self.batch_size])
+
+    def make_batch(self, indices, rows=None):
+        """The batch of the samples at ``indices``: gathered, transformed, as tensors.
+
+        ``rows`` (a slice) keeps only those rows of the transformed batch: a
+        data-parallel rank transforms the whole global batch, so that random
+        augmentation draws exactly what one process would, and keeps its share.
+        """
+        gather = getattr(self.dataset, "gather", None)
+        if gather is not None:
+            fields = gather(indices)
+        else:
+            fields = self.collate_fn([self.dataset[int(i)] for i in indices])
+        fields = tuple(fields)
+        images = fields[0]
+        if self.transform is not None:
+            images = self.transform(images)
+        if rows is not None:
+            images, fields = images[rows], tuple(xp.asarray(f)[rows] for f in fields)
+        return (_to_tensor(images, True),) + tuple(_to_tensor(xp.asarray(f), False) for f in fields[1:])
 
     def __repr__(self):
         return (f"DataLoader(dataset of {len(self.dataset)}, batch_size={self.batch_size}, "

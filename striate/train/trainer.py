@@ -86,11 +86,15 @@ class Trainer:
         progress: show tqdm bars; None (default) shows them when stderr is a terminal.
         plot: redraw ``learning_curve.png`` after every epoch (default True).
         log: called with one line of text per epoch (default ``print``); None is silent.
+        distributed: a data-parallel hook (:class:`striate.distributed.DataParallel`)
+            that all-reduces gradients and metrics; with one, only its main rank
+            logs, shows progress and writes files.
     """
 
     def __init__(self, model, optimizer, train_loader, test_loader=None, *, loss_fn=None,
                  scheduler=None, scheduler_interval="epoch", num_classes=None, topk=5,
-                 out_dir=None, meta=None, progress=None, plot=True, log=print):
+                 out_dir=None, meta=None, progress=None, plot=True, log=print,
+                 distributed=None):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', "
                              f"got {scheduler_interval!r}")
@@ -100,13 +104,16 @@ class Trainer:
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.num_classes, self.topk = num_classes, topk
         self.out_dir, self.meta = out_dir, dict(meta or {})
-        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.distributed = distributed
+        self.is_main = distributed is None or distributed.is_main
+        self.progress = self.is_main and (sys.stderr.isatty() if progress is None else bool(progress))
         self.plot = plot
-        self.log = log or (lambda line: None)
+        self.log = (log if self.is_main else None) or (lambda line: None)
         self.epoch = 0  # completed epochs
         self.history = []
         self.layout = RunLayout(out_dir) if out_dir else None
-        self._metrics_log = MetricsLog(self.layout.metrics_file) if out_dir else None
+        self._metrics_log = (MetricsLog(self.layout.metrics_file)
+                             if out_dir and self.is_main else None)
         self._step_lr = None  # the learning rate of the latest optimizer step
 
     # ------------------------------------------------------------------ paths
@@ -159,6 +166,8 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self._step_lr = self._lr()
+            if self.distributed is not None:
+                self.distributed.reduce_gradients(self.model, int(targets.shape[0]))
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
@@ -182,6 +191,8 @@ class Trainer:
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
         metrics = evaluate(self.model, self.test_loader if loader is None else loader,
                            self.loss_fn, self.num_classes, self.topk)
+        if self.distributed is not None:
+            metrics = self.distributed.reduce_metrics(metrics)
         self.num_classes = metrics.num_classes
         return metrics
 
@@ -202,10 +213,14 @@ class Trainer:
         after it, so the next epoch's rate is not the one logged.
         """
         last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
+        if self.distributed is not None:
+            self.distributed.start(self)
         while self.epoch < last:
             epoch = self.epoch + 1
             start = time.perf_counter()
             train = self.train_epoch(epoch)
+            if self.distributed is not None:
+                train = self.distributed.end_epoch(self.model, train)
             self._check_weights(epoch)
             record = {"epoch": epoch, "lr": self._step_lr}
             record.update(train.summary("train"))
@@ -225,7 +240,7 @@ class Trainer:
             self.epoch = epoch
             self.history.append(record)
             self.log(self._format(record, epochs))
-            if self.out_dir:
+            if self.out_dir and self.is_main:
                 self._write_outputs(record)
         return self.history
 
