@@ -224,6 +224,7 @@ def prepare_run(config, data_dir=None, download=False, normalization=None):
     from ..data import DataLoader
     from ..models.registry import get_model_factory
     from ..random import manual_seed
+    from .checks import check_input_size
 
     kwargs = dict(config.get("model_args") or {})
     get_model_factory(config["model"])  # an unknown name fails before any data loads
@@ -246,6 +247,8 @@ def prepare_run(config, data_dir=None, download=False, normalization=None):
 
     kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels))
     model = models.create(config["model"], **kwargs)
+    check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
+                     suggest=lambda shape: f"--image-size {shape[1]}")
     optimizer = build_optimizer(config, list(model.parameters()))
     scheduler, interval = build_scheduler(config, optimizer, len(train_loader))
     return Run(config, train_set, test_set, normalization, (int(channels),) + tuple(size), model,

@@ -23,7 +23,7 @@ Symbols: C channels, H x W the model's input size, h x w a cropped image.
 """
 from ..backend import xp
 
-__all__ = ["ImageDecodeError", "load_image", "prepare_image", "FRAMINGS"]
+__all__ = ["ImageDecodeError", "load_image", "prepare_image", "is_blank", "FRAMINGS"]
 
 FRAMINGS = ("digits", "fit", "resize")
 DIGIT_BOX = 20 / 28  # MNIST: digits fit a 20x20 box inside the 28x28 frame
@@ -36,10 +36,8 @@ class ImageDecodeError(ValueError):
 
 def load_image(path):
     """Decode ``path`` completely (a truncated file fails here, not later)."""
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise ImportError("striate predict needs Pillow: pip install 'striate[train]'") from None
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(path) as image:
             image.load()
@@ -52,6 +50,14 @@ def load_image(path):
         # PIL.UnidentifiedImageError is an OSError; truncated data raises OSError.
         raise ImageDecodeError(f"{path}: cannot decode this file as an image ({error})") from None
     return image
+
+
+def is_blank(image):
+    """True when every pixel of the decoded ``image`` has the same value (in
+    every band): an empty canvas, which no model can classify meaningfully."""
+    extrema = _flatten_alpha(image).getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high for low, high in bands)
 
 
 def _flatten_alpha(image):

@@ -2,13 +2,12 @@
 continues a stopped run exactly where it stopped."""
 import argparse
 import os
-import shutil
 import sys
 import time
 
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
-                     non_negative_float, non_negative_int, percent, positive_float, positive_int,
-                     run_dir)
+                     non_negative_float, non_negative_int, output_path, percent, positive_float,
+                     positive_int, run_dir, wrap_parts)
 
 
 def register(subparsers):
@@ -57,7 +56,7 @@ def register(subparsers):
                    help="use only N training and N/4 test images, spread evenly over each "
                         "split (quick trials)")
     add_model_options(p)
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", type=output_path, metavar="DIR",
                    help="output directory (default runs/MODEL-DATASET)")
     p.add_argument("--resume", nargs="?", const="", metavar="DIR",
                    help="continue the run in DIR (default: --out) exactly where it stopped, "
@@ -99,18 +98,6 @@ def _existing_run(out):
             or os.path.exists(os.path.join(out, METRICS_FILE)))
 
 
-def _clear_run(out):
-    from ..train.trainer import CURVE_FILE, METRICS_FILE
-
-    for name in (METRICS_FILE, CURVE_FILE):
-        path = os.path.join(out, name)
-        if os.path.exists(path):
-            os.remove(path)
-    checkpoint = os.path.join(out, "checkpoint")
-    if os.path.isdir(checkpoint):
-        shutil.rmtree(checkpoint)
-
-
 def _resume_config(args, explicit):
     from ..train.checkpoint import load_checkpoint
     from .config import DEFAULTS, default_out_dir
@@ -130,10 +117,60 @@ def _resume_config(args, explicit):
     return checkpoint, config, args.out or run_dir(checkpoint.path)
 
 
+def _header(verb, config, run, lr):
+    """What is trained on what (first line), and how (second line)."""
+    from .config import augmentation
+
+    data = [f"{verb}: {config['model']} on {config['dataset']}",
+            f"{len(run.train_set):,} train / {len(run.test_set):,} test images",
+            f"{len(run.classes)} classes", f"input {'x'.join(map(str, run.input_shape))}"]
+    how = [f"{config['epochs']} epochs", f"{config['optimizer']} lr {lr:g}",
+           f"schedule {config['schedule']}", f"batch {config['batch_size']}",
+           f"augment {augmentation(config) or 'none'}", f"seed {config['seed']}"]
+    return wrap_parts(data, first=", ") + "\n" + wrap_parts(how, indent="  ")
+
+
+def _train(make_trainer, checkpoint, config, args, out):
+    """Train; with ``--overwrite`` over an existing run, the first epoch goes
+    into a staging directory that replaces the old run only once it holds a
+    checkpoint (see :mod:`.overwrite`). Returns the trainer."""
+    from ..train.trainer import NonFiniteLossError
+    from .overwrite import discard, make_staging_dir, swap_in
+
+    if checkpoint is not None or not (args.overwrite and _existing_run(out)):
+        trainer = make_trainer(out)
+        if checkpoint is not None:
+            trainer.resume(checkpoint.path)
+        trainer.fit(config["epochs"], stop_after=args.stop_after)
+        return trainer
+    staging = make_staging_dir(out)
+    try:
+        trainer = make_trainer(staging)
+        trainer.fit(config["epochs"], stop_after=1)
+        swap_in(staging, out)
+    except NonFiniteLossError as error:
+        discard(staging)
+        raise UsageError(f"{error}; the run in {out} is untouched") from None
+    except KeyboardInterrupt:
+        discard(staging)
+        raise KeyboardInterrupt(f"the run in {out} is untouched") from None
+    except BaseException:
+        discard(staging)
+        raise
+    if trainer.epoch < config["epochs"] and args.stop_after != 1:
+        trainer = make_trainer(out)
+        trainer.resume()
+        trainer.fit(config["epochs"],
+                    stop_after=None if args.stop_after is None else args.stop_after - 1)
+    return trainer
+
+
 def run(args):
-    from .config import DEFAULT_LR, DEFAULTS, augmentation, default_out_dir, prepare_run
+    from .checks import check_data_dir, check_output_dir, note_missing, require
+    from .config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
     from ..train.trainer import CURVE_FILE, METRICS_FILE, NonFiniteLossError, Trainer
 
+    require("train", "safetensors")
     explicit = _explicit_config(args)
     checkpoint = None
     if args.resume is not None:
@@ -144,42 +181,43 @@ def run(args):
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
-    run = prepare_run(config, args.data_dir, args.download,
+    check_output_dir(out)
+    data_dir = check_data_dir(config["dataset"], args.data_dir, args.download)
+    plot = note_missing("matplotlib", "no learning curve is drawn")
+    progress = False if args.no_progress else None
+    if progress is None and sys.stderr.isatty():
+        progress = note_missing("tqdm", "training shows no progress bar")
+    run = prepare_run(config, data_dir, args.download,
                       normalization=checkpoint.meta.get("normalization") if checkpoint else None)
     if checkpoint is not None and checkpoint.epoch >= config["epochs"]:
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
-    if checkpoint is None and args.overwrite:
-        _clear_run(out)
 
-    trainer = Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
-                      scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out,
-                      meta=run.meta(), progress=False if args.no_progress else None)
-    if checkpoint is not None:
-        trainer.resume(checkpoint.path)
-        if checkpoint.meta.get("config", {}).get("epochs") != config["epochs"] and \
-                config["schedule"] != "none":
-            print(f"note: the {config['schedule']} schedule was built for "
-                  f"{checkpoint.meta['config']['epochs']} epochs and now spans "
-                  f"{config['epochs']}", file=sys.stderr)
+    def make_trainer(out_dir):
+        return Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
+                       scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out_dir,
+                       meta=run.meta(), progress=progress, plot=plot)
+
+    if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
+            config["epochs"] and config["schedule"] != "none":
+        print(f"note: the {config['schedule']} schedule was built for "
+              f"{checkpoint.meta['config']['epochs']} epochs and now spans "
+              f"{config['epochs']}", file=sys.stderr)
     lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
-    verb = f"resuming at epoch {trainer.epoch + 1}" if checkpoint else "training"
-    print(f"{verb}: {config['model']} on {config['dataset']} ({len(run.train_set):,} train / "
-          f"{len(run.test_set):,} test images, {len(run.classes)} classes, input "
-          f"{'x'.join(map(str, run.input_shape))}), {config['epochs']} epochs, "
-          f"{config['optimizer']} lr {lr:g}, schedule {config['schedule']}, batch "
-          f"{config['batch_size']}, augment {augmentation(config) or 'none'}, seed {config['seed']}")
+    verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
+    print(_header(verb, config, run, lr))
     start = time.perf_counter()
+    checkpoint_path = os.path.join(out, "checkpoint")
     try:
-        trainer.fit(config["epochs"], stop_after=args.stop_after)
+        trainer = _train(make_trainer, checkpoint, config, args, out)
     except (NonFiniteLossError, KeyboardInterrupt) as error:
-        kept = (f"the checkpoint of epoch {trainer.epoch} in {trainer.checkpoint_path} is intact"
-                if os.path.isdir(trainer.checkpoint_path) else "no checkpoint was written")
+        kept = (f"the last checkpoint in {checkpoint_path} is intact"
+                if os.path.isdir(checkpoint_path) else "no checkpoint was written")
         if isinstance(error, KeyboardInterrupt):
-            print(f"\nstriate train: interrupted during epoch {trainer.epoch + 1}; {kept}"
-                  + (f"; continue with striate train --resume {out}" if trainer.epoch else ""),
-                  file=sys.stderr)
+            more = (f"; continue with striate train --resume {out}"
+                    if os.path.isdir(checkpoint_path) else "")
+            print(f"\nstriate train: interrupted; {str(error) or kept + more}", file=sys.stderr)
             return 130
         raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
@@ -189,7 +227,8 @@ def run(args):
               f"({seconds:.1f} s)")
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {os.path.join(out, METRICS_FILE)}")
-    print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
+    if plot:
+        print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
     if trainer.epoch < config["epochs"]:
         print(f"stopped after epoch {trainer.epoch} of {config['epochs']}; continue with "
               f"striate train --resume {out}")
