@@ -524,16 +524,18 @@ def test_predict_warns_on_a_blank_image(capsys, trained_run, tmp_path, colour):
 # --------------------------------------------------------------------------- sizes
 
 def test_too_small_image_size_names_the_layer_and_the_size_that_works(capsys, tmp_path):
-    code, stdout, err = run(capsys, "train", "--model", "alexnet", "--image-size", "16",
-                            "--out", tmp_path / "run", *TINY)
+    code, stdout, err = run(capsys, "train", "--model", "alexnet", "--width", "0.25",
+                            "--image-size", "16", "--out", tmp_path / "run", *TINY)
     assert_clean_failure(code, err, "features.", "(MaxPool2d)", "16x16", "--image-size 63")
     assert "epoch" not in stdout and not (tmp_path / "run").exists()
-    code, _, err = run(capsys, "summary", "alexnet", "--input-shape", "1,63,63")
+    code, _, err = run(capsys, "summary", "alexnet", "--width", "0.25", "--input-shape",
+                       "1,63,63")
     assert code == 0, err  # the suggested size does work
 
 
 def test_summary_with_a_too_small_input_shape_names_the_layer(capsys):
-    code, out, err = run(capsys, "summary", "alexnet", "--input-shape", "3,16,20")
+    code, out, err = run(capsys, "summary", "alexnet", "--width", "0.25", "--input-shape",
+                         "3,16,20")
     assert_clean_failure(code, err, "features.", "(MaxPool2d)", "--input-shape 3,63,63")
     assert out == ""
 

@@ -13,7 +13,8 @@ import tempfile
 from .common import UsageError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
-           "check_output_dir", "check_output_file", "check_directory", "check_data_dir", "check_input_size",
+           "check_output_dir", "check_output_file", "check_directory", "check_data_dir",
+           "check_input_size",
            "check_finite_weights"]
 
 INSTALL_EXTRAS = 'pip install "striate[train]"'
@@ -184,12 +185,21 @@ def _dry_forward(model, input_shape):
 
 
 def _smallest_working_size(model, input_shape, limit):
+    """The smallest (C, max(H, S), max(W, S)) with S <= ``limit`` that the model
+    takes, by bisection (a larger input never makes a layer's output smaller);
+    None if even S = ``limit`` fails."""
     channels, height, width = input_shape
-    for size in range(min(height, width) + 1, limit + 1):
-        shape = (channels, max(height, size), max(width, size))
-        if _dry_forward(model, shape) is None:
-            return shape
-    return None
+
+    def shape(size):
+        return (channels, max(height, size), max(width, size))
+
+    low, high = min(height, width), limit  # low fails; is high any better?
+    if high <= low or _dry_forward(model, shape(high)) is not None:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _dry_forward(model, shape(middle)) is None else (middle, high)
+    return shape(high)
 
 
 def check_input_size(model, input_shape, suggest, name="the model"):
@@ -214,7 +224,8 @@ def check_input_size(model, input_shape, suggest, name="the model"):
                          f"needs images of at least {shape[1]}x{shape[2]}: use {suggest(shape)}")
     advice = ""
     if len(native) == 3 and _dry_forward(model, (channels,) + native[1:]) is None:
-        advice = f"; it takes {native[1]}x{native[2]} images: use {suggest((channels,) + native[1:])}"
+        usable = (channels,) + native[1:]
+        advice = f"; it takes {native[1]}x{native[2]} images: use {suggest(usable)}"
     raise UsageError(f"{name} cannot take {channels}-channel {height}x{width} images: "
                      f"{failed}{advice}")
 

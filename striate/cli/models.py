@@ -2,10 +2,10 @@
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("models", help="list the available models and their options",
-                                   description="List the models `--model` accepts, each with its options "
-                                               "and their defaults (set them with --width, "
-                                               "--small-input or --model-arg KEY=VALUE).")
+    parser = subparsers.add_parser(
+        "models", help="list the available models and their options",
+        description="List the models `--model` accepts, each with its options and their "
+                    "defaults (set them with --width, --small-input or --model-arg KEY=VALUE).")
     parser.set_defaults(handler=run)
 
 
