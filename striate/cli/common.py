@@ -74,8 +74,9 @@ def model_arg(text):
 
 def add_data_options(parser):
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="directory holding the dataset's IDX files (searched before "
-                             "$STRIATE_DATA, ~/.cache/striate and /usr/share/datasets)")
+                        help="directory holding the dataset's IDX files, in DIR or DIR/NAME; "
+                             "when given, only DIR is used (without it: $STRIATE_DATA, "
+                             "~/.cache/striate, /usr/share/datasets)")
     parser.add_argument("--download", action="store_true",
                         help="download a missing dataset from its official mirror (SHA-256 "
                              "checked) into ~/.cache/striate")

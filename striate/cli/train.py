@@ -20,7 +20,8 @@ def register(subparsers):
         description="Train a model on a dataset, evaluating on its test split after every "
                     "epoch. Writes OUT/checkpoint/ (weights and training state), "
                     "OUT/metrics.jsonl (one line per epoch) and OUT/learning_curve.png. "
-                    "With no options: LeNet-5 on 5,000 embedded MNIST digits, no download.")
+                    "With no options: LeNet-5 on the embedded MNIST digits (4,000 to train, "
+                    "1,000 to test), no download.")
     p.add_argument("--model", help=f"model name, see `striate models` (default {d['model']})")
     p.add_argument("--dataset", help=f"dataset name, see `striate datasets` (default "
                                      f"{d['dataset']}: embedded, no download)")
@@ -62,7 +63,8 @@ def register(subparsers):
                    help="continue the run in DIR (default: --out) exactly where it stopped, "
                         "with its stored settings; --epochs may raise the total")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing run in the output directory")
+                   help="replace an existing run in the output directory; the old run is "
+                        "kept until the new one has written its first checkpoint")
     p.add_argument("--stop-after", type=positive_int, metavar="N",
                    help="stop after N epochs of this session (the schedule still spans "
                         "--epochs); continue later with --resume")
