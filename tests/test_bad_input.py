@@ -6,14 +6,13 @@ names the problem, a non-zero exit (2 for a malformed command line, as
 argparse does), no traceback, and that no file in the workspace was changed,
 deleted or added.
 """
-import hashlib
 import json
-import os
 import shutil
 
 import numpy as np
 import pytest
 
+from snapshot import tree
 from striate.cli import main
 
 PIL = pytest.importorskip("PIL")
@@ -28,19 +27,6 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("bad-input") / "run"
     assert main(["train", "--out", str(out), *TINY]) == 0
     return out
-
-
-def tree(root):
-    """{relative path: SHA-256} of every file under ``root``, hidden ones included."""
-    files = {}
-    for folder, dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-        for name in dirs:
-            files.setdefault(os.path.relpath(os.path.join(folder, name), root) + "/", "dir")
-    return files
 
 
 # --------------------------------------------------------------------------- bad files

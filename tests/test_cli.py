@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import striate
+from snapshot import tree
 from striate.cli import build_parser, main
 from striate.train import load_checkpoint, read_metrics, save_checkpoint
 
@@ -36,19 +37,6 @@ def assert_clean_failure(code, err, *fragments):
 
 
 TINY = ["--limit", "64", "--epochs", "1", "--batch-size", "32", "--no-progress"]
-
-
-def tree(root):
-    """{relative path: SHA-256} of every file under ``root``, hidden ones included."""
-    import hashlib
-
-    files = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-    return files
 
 
 def without(monkeypatch, *packages):
