@@ -198,6 +198,8 @@ CLI_CASES = [
      "cannot resume", 1, None),
     ("resume-other-lr", ["train", "--resume", "{ws}/run", "--lr", "0.3"],
      "--lr 0.3 (the run has None)", 1, None),
+    ("resume-and-overwrite", ["train", "--resume", "{ws}/run", "--overwrite"],
+     "--resume continues a run and --overwrite replaces it", 1, None),
     ("resume-no-config", ["train", "--resume", "{ws}/run"], "stores no training configuration",
      1, damage("training_state.json", lambda s: s["meta"].pop("config"))),
 

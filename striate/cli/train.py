@@ -175,6 +175,8 @@ def run(args):
     require("train", "safetensors")
     explicit = _explicit_config(args)
     checkpoint = None
+    if args.resume is not None and args.overwrite:
+        raise UsageError("--resume continues a run and --overwrite replaces it; give one of them")
     if args.resume is not None:
         checkpoint, config, out = _resume_config(args, explicit)
     else:
