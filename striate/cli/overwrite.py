@@ -9,7 +9,8 @@ directory (notes, confusion matrices) stay where they are.
 
 The swap is one rename per run file (``checkpoint/``, ``metrics.jsonl``,
 ``learning_curve.png``), each atomic; the replaced files go into the staging
-directory, which is deleted last.
+directory's ``replaced/``, which is deleted last (so a swap that fails half
+way loses nothing: what was replaced is still there).
 """
 import glob
 import os

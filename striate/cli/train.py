@@ -149,7 +149,6 @@ def _train(make_trainer, checkpoint, config, args, out):
     try:
         trainer = make_trainer(staging)
         trainer.fit(config["epochs"], stop_after=1)
-        swap_in(staging, out)
     except NonFiniteLossError as error:
         discard(staging)
         raise UsageError(f"{error}; the run in {out} is untouched") from None
@@ -159,6 +158,7 @@ def _train(make_trainer, checkpoint, config, args, out):
     except BaseException:
         discard(staging)
         raise
+    swap_in(staging, out)  # not in the try: from here on, staging may hold the old run's files
     if trainer.epoch < config["epochs"] and args.stop_after != 1:
         trainer = make_trainer(out)
         trainer.resume()
