@@ -10,7 +10,8 @@ import json
 
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
-           "add_model_options", "model_kwargs", "percent", "probability", "run_dir"]
+           "add_model_options", "model_kwargs", "percent", "probability", "run_dir",
+           "output_path", "wrap_parts"]
 
 
 class UsageError(Exception):
@@ -48,6 +49,14 @@ def input_shape(text):
     return shape
 
 
+def output_path(text):
+    """A path to write to: not empty (an empty ``--out ""`` would mean the
+    current directory to some calls and nothing to others)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return text
+
+
 def model_arg(text):
     """``key=value`` with value a JSON literal (1, 0.25, true, null) or else a string."""
     key, sep, raw = text.partition("=")
@@ -65,8 +74,9 @@ def model_arg(text):
 
 def add_data_options(parser):
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="directory holding the dataset's IDX files (searched before "
-                             "$STRIATE_DATA, ~/.cache/striate and /usr/share/datasets)")
+                        help="directory holding the dataset's IDX files, in DIR or DIR/NAME; "
+                             "when given, only DIR is used (without it: $STRIATE_DATA, "
+                             "~/.cache/striate, /usr/share/datasets)")
     parser.add_argument("--download", action="store_true",
                         help="download a missing dataset from its official mirror (SHA-256 "
                              "checked) into ~/.cache/striate")
@@ -116,3 +126,18 @@ def run_dir(checkpoint_path):
 
     parent, name = os.path.split(os.path.normpath(checkpoint_path))
     return parent if name == "checkpoint" else checkpoint_path
+
+
+def wrap_parts(parts, width=100, indent="", first=", "):
+    """``parts`` joined by ``", "`` into lines of at most ``width`` columns,
+    broken only between parts; every line but the first starts with ``indent``
+    (at least two spaces). ``first`` joins the first two parts."""
+    lines, line = [], indent + parts[0]
+    for index, part in enumerate(parts[1:]):
+        sep = first if index == 0 else ", "
+        if len(line) + len(sep) + len(part) > width:
+            lines.append(line + sep.rstrip())
+            line = (indent or "  ") + part
+        else:
+            line += sep + part
+    return "\n".join(lines + [line])

@@ -229,6 +229,7 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     from ..data import DataLoader
     from ..models.registry import get_model_factory
     from ..random import manual_seed
+    from .checks import check_input_size
 
     kwargs = dict(config.get("model_args") or {})
     get_model_factory(config["model"])  # an unknown name fails before any data loads
@@ -251,6 +252,8 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
 
     kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels))
     model = models.create(config["model"], **kwargs)
+    check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
+                     suggest=lambda shape: f"--image-size {shape[1]}")
     parameters = list(model.parameters())
     if config.get("transfer"):
         from .transfer import apply_transfer

@@ -2,7 +2,7 @@
 PNG of a trained model on a dataset split."""
 import os
 
-from .common import UsageError, add_data_options, percent, positive_int, run_dir
+from .common import UsageError, add_data_options, output_path, percent, positive_int, run_dir
 
 
 def register(subparsers):
@@ -20,7 +20,7 @@ def register(subparsers):
                         help="images per batch (default 256)")
     parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="only N images, spread evenly over the split")
-    parser.add_argument("--plot", metavar="PNG",
+    parser.add_argument("--plot", type=output_path, metavar="PNG",
                         help="where to write the confusion matrix (default: "
                              "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
     add_data_options(parser)
@@ -32,6 +32,7 @@ def _evaluation_loader(checkpoint, args):
     from ..data import DataLoader
     from ..data.dataset import Subset
     from ..data.datasets import load_dataset
+    from .checks import check_data_dir
     from .config import build_transforms, spread_indices
 
     meta = checkpoint.meta
@@ -39,7 +40,8 @@ def _evaluation_loader(checkpoint, args):
     if not name:
         raise UsageError(f"{checkpoint.path} does not say which dataset it was trained on; "
                          "pass --dataset")
-    dataset = load_dataset(name, args.split, data_dir=args.data_dir, download=args.download)
+    data_dir = check_data_dir(name, args.data_dir, args.download)
+    dataset = load_dataset(name, args.split, data_dir=data_dir, download=args.download)
     if args.limit:
         dataset = Subset(dataset, spread_indices(len(dataset), args.limit))
     classes = meta.get("classes") or []
@@ -56,15 +58,34 @@ def _evaluation_loader(checkpoint, args):
     return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
 
 
+def _default_plot(checkpoint, name, split):
+    """RUN_DIR/confusion_matrix-NAME-SPLIT.png, checked before evaluation; None
+    (with a note) when matplotlib is missing."""
+    from .checks import check_output_file, note_missing
+
+    if not note_missing("matplotlib", "no confusion matrix is drawn"):
+        return None
+    plot = os.path.join(run_dir(checkpoint.path), f"confusion_matrix-{name}-{split}.png")
+    check_output_file(plot, "the confusion matrix (choose another place with --plot)")
+    return plot
+
+
 def run(args):
     from ..train.checkpoint import load_checkpoint
     from ..train.metrics import per_class_accuracy
     from ..train.plots import plot_confusion_matrix
     from ..train.trainer import evaluate
+    from .checks import check_finite_weights, check_output_file, require
 
+    require("evaluate", "safetensors")
+    if args.plot:
+        require("evaluate --plot", "matplotlib")
+        check_output_file(args.plot, "--plot")
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.build_model()
+    check_finite_weights(model, checkpoint.path)
     name, dataset, loader = _evaluation_loader(checkpoint, args)
+    plot = args.plot or _default_plot(checkpoint, name, args.split)
     metrics = evaluate(model, loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
@@ -78,10 +99,9 @@ def run(args):
     for index, (cls, recall) in enumerate(zip(classes, recalls)):
         row = metrics.matrix[index]
         print(f"  {str(cls):<{width}}  {percent(recall):>7}  ({row[index]}/{row.sum()})")
-    plot = args.plot or os.path.join(run_dir(checkpoint.path),
-                                     f"confusion_matrix-{name}-{args.split}.png")
-    plot_confusion_matrix(metrics.matrix, classes, plot,
-                          title=f"{model_name} on {name} {args.split}: accuracy "
-                                f"{percent(metrics.accuracy)}")
-    print(f"confusion matrix: {plot}")
+    if plot is not None:
+        plot_confusion_matrix(metrics.matrix, classes, plot,
+                              title=f"{model_name} on {name} {args.split}: accuracy "
+                                    f"{percent(metrics.accuracy)}")
+        print(f"confusion matrix: {plot}")
     return 0

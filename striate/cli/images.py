@@ -23,7 +23,7 @@ Symbols: C channels, H x W the model's input size, h x w a cropped image.
 """
 from ..backend import xp
 
-__all__ = ["ImageDecodeError", "load_image", "prepare_image", "FRAMINGS"]
+__all__ = ["ImageDecodeError", "load_image", "prepare_image", "is_blank", "FRAMINGS"]
 
 FRAMINGS = ("digits", "fit", "resize")
 DIGIT_BOX = 20 / 28  # MNIST: digits fit a 20x20 box inside the 28x28 frame
@@ -36,10 +36,8 @@ class ImageDecodeError(ValueError):
 
 def load_image(path):
     """Decode ``path`` completely (a truncated file fails here, not later)."""
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise ImportError("striate predict needs Pillow: pip install 'striate[train]'") from None
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(path) as image:
             image.load()
@@ -52,6 +50,14 @@ def load_image(path):
         # PIL.UnidentifiedImageError is an OSError; truncated data raises OSError.
         raise ImageDecodeError(f"{path}: cannot decode this file as an image ({error})") from None
     return image
+
+
+def is_blank(image):
+    """True when every pixel of the decoded ``image`` has the same value (in
+    every band): an empty canvas, which no model can classify meaningfully."""
+    extrema = _flatten_alpha(image).getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high for low, high in bands)
 
 
 def _flatten_alpha(image):
@@ -147,8 +153,39 @@ def _frame(planes, height, width, framing, box_fraction):
     return _place(small, height, width, center)
 
 
+def _check_shape(input_shape):
+    try:
+        channels, height, width = (int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"prepare_image: input_shape must be (C, H, W), got {input_shape!r}") \
+            from None
+    if channels not in (1, 3) or height <= 0 or width <= 0:
+        raise ValueError(f"prepare_image: input_shape must be (C, H, W) with C 1 (grey) or 3 "
+                         f"(RGB) and positive H and W, got {tuple(input_shape)!r}")
+    return channels, height, width
+
+
+def _as_image(image):
+    """A Pillow image as is; an (H, W) or (H, W, 3|4) uint8 array as a Pillow image."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image
+    if not hasattr(image, "shape") or not hasattr(image, "dtype"):
+        raise TypeError(f"prepare_image: expected a Pillow image (from load_image) or a uint8 "
+                        f"array, got {type(image).__name__}")
+    if image.dtype != xp.uint8 or not (image.ndim == 2 or (image.ndim == 3 and
+                                                           image.shape[2] in (3, 4))):
+        raise ValueError(f"prepare_image: an array image must be uint8 of shape (H, W), "
+                         f"(H, W, 3) or (H, W, 4), got {image.dtype} {tuple(image.shape)}")
+    if min(image.shape[:2]) == 0:
+        raise ValueError(f"prepare_image: the image is empty, shape {tuple(image.shape)}")
+    return Image.fromarray(xp.ascontiguousarray(image))
+
+
 def prepare_image(image, input_shape, mean=None, std=None, invert="auto", framing="resize"):
-    """A decoded Pillow image as a float32 array of ``input_shape`` (C, H, W).
+    """A decoded Pillow image (or a uint8 array (H, W) or (H, W, 3|4)) as a
+    float32 array of ``input_shape`` (C, H, W), C 1 or 3.
 
     ``invert``: ``"auto"`` inverts dark-on-light images (for light-on-dark
     training data), True/False force it. ``framing``: one of :data:`FRAMINGS`
@@ -157,8 +194,10 @@ def prepare_image(image, input_shape, mean=None, std=None, invert="auto", framin
     """
     if framing not in FRAMINGS:
         raise ValueError(f"prepare_image: framing must be one of {FRAMINGS}, got {framing!r}")
-    channels, height, width = (int(v) for v in input_shape)
-    planes = _to_array(image, channels)
+    if invert not in ("auto", True, False):
+        raise ValueError(f"prepare_image: invert must be 'auto', True or False, got {invert!r}")
+    channels, height, width = _check_shape(input_shape)
+    planes = _to_array(_as_image(image), channels)
     if invert == "auto":
         invert = _is_dark_on_light(planes)
     if invert:

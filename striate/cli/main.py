@@ -45,7 +45,7 @@ def _expected_errors():
     from .images import ImageDecodeError
 
     return (UsageError, CheckpointError, ImageDecodeError, IDXError, ValueError, TypeError,
-            OSError, KeyError, RuntimeError)
+            OSError, KeyError, RuntimeError, ImportError)
 
 
 def main(argv=None):
@@ -73,6 +73,10 @@ def error_message(error):
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError):
         message = f"missing entry {message}"
+    if isinstance(error, ImportError):
+        from .checks import INSTALL_EXTRAS
+
+        message = f"{message}; the optional packages come with: {INSTALL_EXTRAS}"
     if not isinstance(error, _expected_errors()):
         message = (f"{type(error).__name__}: {message} (this looks like a bug in striate; "
                    "set STRIATE_DEBUG=1 for the traceback)")

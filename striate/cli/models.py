@@ -2,8 +2,10 @@
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("models", help="list the available models and their options",
-                                   description="List the models `--model` accepts.")
+    parser = subparsers.add_parser(
+        "models", help="list the available models and their options",
+        description="List the models `--model` accepts, each with its options and their "
+                    "defaults (set them with --width, --small-input or --model-arg KEY=VALUE).")
     parser.set_defaults(handler=run)
 
 
@@ -16,7 +18,8 @@ def run(args):
     for name in models.list_models():
         factory = get_model_factory(name)
         parameters = inspect.signature(factory).parameters.values()
-        options = [p.name for p in parameters if p.name not in ("num_classes", "in_channels")
+        options = [p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+                   for p in parameters if p.name not in ("num_classes", "in_channels")
                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         doc = " ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split())
         print(f"{name:<20} {doc}")

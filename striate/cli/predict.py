@@ -24,35 +24,48 @@ def register(subparsers):
 
 
 def run(args):
+    import sys
+
     from ..autograd import Tensor, no_grad
     from ..backend import xp
     from ..functional import softmax
     from ..train.checkpoint import load_checkpoint
-    from .images import load_image, prepare_image
+    from .checks import check_finite_weights, require
+    from .images import is_blank, load_image, prepare_image
 
+    require("predict", "safetensors", "PIL")
     checkpoint = load_checkpoint(args.checkpoint)
     meta = checkpoint.meta
     if "input_shape" not in meta:
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")
     model = checkpoint.build_model()
+    check_finite_weights(model, checkpoint.path)
     invert = {"auto": "auto" if meta.get("background") == "dark" else False,
               "yes": True, "no": False}[args.invert]
     norm = meta.get("normalization") or {}
     # Decode every file first: one bad file stops the command before any output.
-    batch = xp.stack([prepare_image(load_image(path), meta["input_shape"], norm.get("mean"),
+    images = [load_image(path) for path in args.images]
+    batch = xp.stack([prepare_image(image, meta["input_shape"], norm.get("mean"),
                                     norm.get("std"), invert=invert,
                                     framing=meta.get("framing", "resize"))
-                      for path in args.images])
+                      for image in images])
     if args.mc_dropout:
         from .uncertainty import print_mc_dropout
         return print_mc_dropout(model, batch, args.images, meta.get("classes"), args.mc_dropout,
                                 args.top)
-    with no_grad():
+    with no_grad(), xp.errstate(all="ignore"):
         logits = model(Tensor(batch)).data.astype(xp.float64)
-        probabilities = softmax(Tensor(logits), dim=1).data
+    for path, row in zip(args.images, logits):
+        if not xp.isfinite(row).all():
+            raise UsageError(f"the model's output for {path} is not finite (NaN or infinity): "
+                             f"the model in {checkpoint.path} is damaged; no prediction made")
+    probabilities = softmax(Tensor(logits), dim=1).data
     classes = meta.get("classes") or [str(i) for i in range(probabilities.shape[1])]
     k = min(args.top, probabilities.shape[1])
-    for path, row in zip(args.images, probabilities):
+    for path, image, row in zip(args.images, images, probabilities):
+        if is_blank(image):
+            print(f"warning: {path} is blank (every pixel has the same value); the prediction "
+                  "for it means nothing", file=sys.stderr)
         best = xp.argsort(-row, kind="stable")[:k]
         print(f"{path}: " + ", ".join(f"{classes[i]} {probability(row[i])}" for i in best))
     return 0

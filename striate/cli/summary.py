@@ -22,6 +22,7 @@ def register(subparsers):
 def run(args):
     from .. import models
     from ..summary import summary
+    from .checks import check_input_size
 
     kwargs = model_kwargs(args)
     if args.num_classes:
@@ -32,5 +33,7 @@ def run(args):
     model = models.create(args.model, **kwargs)
     if input_shape is None:
         input_shape = model.input_shape  # every zoo model records its intended input
+    check_input_size(model, tuple(input_shape), name=args.model,
+                     suggest=lambda shape: "--input-shape " + ",".join(map(str, shape)))
     print(summary(model, tuple(input_shape), depth=args.depth))
     return 0

@@ -2,14 +2,13 @@
 continues a stopped run exactly where it stopped."""
 import argparse
 import os
-import shutil
 import sys
 import time
 
 from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
-                     non_negative_float, non_negative_int, percent, positive_float, positive_int,
-                     run_dir)
+                     non_negative_float, non_negative_int, output_path, percent, positive_float,
+                     positive_int, run_dir, wrap_parts)
 from .transfer import add_transfer_options, transfer_config
 
 
@@ -23,7 +22,8 @@ def register(subparsers):
         description="Train a model on a dataset, evaluating on its test split after every "
                     "epoch. Writes OUT/checkpoint/ (weights and training state), "
                     "OUT/metrics.jsonl (one line per epoch) and OUT/learning_curve.png. "
-                    "With no options: LeNet-5 on 5,000 embedded MNIST digits, no download.")
+                    "With no options: LeNet-5 on the embedded MNIST digits (4,000 to train, "
+                    "1,000 to test), no download.")
     p.add_argument("--model", help=f"model name, see `striate models` (default {d['model']})")
     p.add_argument("--dataset", help=f"dataset name, see `striate datasets` (default "
                                      f"{d['dataset']}: embedded, no download)")
@@ -59,13 +59,14 @@ def register(subparsers):
                    help="use only N training and N/4 test images, spread evenly over each "
                         "split (quick trials)")
     add_model_options(p)
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", type=output_path, metavar="DIR",
                    help="output directory (default runs/MODEL-DATASET)")
     p.add_argument("--resume", nargs="?", const="", metavar="DIR",
                    help="continue the run in DIR (default: --out) exactly where it stopped, "
                         "with its stored settings; --epochs may raise the total")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing run in the output directory")
+                   help="replace an existing run in the output directory; the old run is "
+                        "kept until the new one has written its first checkpoint")
     p.add_argument("--stop-after", type=positive_int, metavar="N",
                    help="stop after N epochs of this session (the schedule still spans "
                         "--epochs); continue later with --resume")
@@ -106,18 +107,6 @@ def _existing_run(out):
             or os.path.exists(os.path.join(out, METRICS_FILE)))
 
 
-def _clear_run(out):
-    from ..train.trainer import CURVE_FILE, METRICS_FILE
-
-    for name in (METRICS_FILE, CURVE_FILE):
-        path = os.path.join(out, name)
-        if os.path.exists(path):
-            os.remove(path)
-    checkpoint = os.path.join(out, "checkpoint")
-    if os.path.isdir(checkpoint):
-        shutil.rmtree(checkpoint)
-
-
 def _resume_config(args, explicit):
     from ..train.checkpoint import load_checkpoint
     from .config import DEFAULTS, default_out_dir
@@ -137,12 +126,64 @@ def _resume_config(args, explicit):
     return checkpoint, config, args.out or run_dir(checkpoint.path)
 
 
+def _header(verb, config, run, lr):
+    """What is trained on what (first line), and how (second line)."""
+    from .config import augmentation
+
+    data = [f"{verb}: {config['model']} on {config['dataset']}",
+            f"{len(run.train_set):,} train / {len(run.test_set):,} test images",
+            f"{len(run.classes)} classes", f"input {'x'.join(map(str, run.input_shape))}"]
+    how = [f"{config['epochs']} epochs", f"{config['optimizer']} lr {lr:g}",
+           f"schedule {config['schedule']}", f"batch {config['batch_size']}",
+           f"augment {augmentation(config) or 'none'}", f"seed {config['seed']}"]
+    return wrap_parts(data, first=", ") + "\n" + wrap_parts(how, indent="  ")
+
+
+def _train(make_trainer, checkpoint, config, args, out):
+    """Train; with ``--overwrite`` over an existing run, the first epoch goes
+    into a staging directory that replaces the old run only once it holds a
+    checkpoint (see :mod:`.overwrite`). Returns the trainer."""
+    from ..train.trainer import NonFiniteLossError
+    from .overwrite import discard, make_staging_dir, swap_in
+
+    if checkpoint is not None or not (args.overwrite and _existing_run(out)):
+        trainer = make_trainer(out)
+        if checkpoint is not None:
+            trainer.resume(checkpoint.path)
+        trainer.fit(config["epochs"], stop_after=args.stop_after)
+        return trainer
+    staging = make_staging_dir(out)
+    try:
+        trainer = make_trainer(staging)
+        trainer.fit(config["epochs"], stop_after=1)
+    except NonFiniteLossError as error:
+        discard(staging)
+        raise UsageError(f"{error}; the run in {out} is untouched") from None
+    except KeyboardInterrupt:
+        discard(staging)
+        raise KeyboardInterrupt(f"the run in {out} is untouched") from None
+    except BaseException:
+        discard(staging)
+        raise
+    swap_in(staging, out)  # not in the try: from here on, staging may hold the old run's files
+    if trainer.epoch < config["epochs"] and args.stop_after != 1:
+        trainer = make_trainer(out)
+        trainer.resume()
+        trainer.fit(config["epochs"],
+                    stop_after=None if args.stop_after is None else args.stop_after - 1)
+    return trainer
+
+
 def run(args):
-    from .config import DEFAULT_LR, DEFAULTS, augmentation, default_out_dir, prepare_run
+    from .checks import check_data_dir, check_output_dir, note_missing, require
+    from .config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
     from ..train.trainer import CURVE_FILE, METRICS_FILE, NonFiniteLossError, Trainer
 
+    require("train", "safetensors")
     explicit = _explicit_config(args)
     checkpoint = None
+    if args.resume is not None and args.overwrite:
+        raise UsageError("--resume continues a run and --overwrite replaces it; give one of them")
     if args.resume is not None:
         checkpoint, config, out = _resume_config(args, explicit)
     else:
@@ -151,45 +192,50 @@ def run(args):
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
-    run = prepare_run(config, args.data_dir, args.download,
+    check_output_dir(out)
+    data_dir = check_data_dir(config["dataset"], args.data_dir, args.download)
+    plot = note_missing("matplotlib", "no learning curve is drawn")
+    progress = False if args.no_progress else None
+    if progress is None and sys.stderr.isatty():
+        progress = note_missing("tqdm", "training shows no progress bar")
+    run = prepare_run(config, data_dir, args.download,
                       normalization=checkpoint.meta.get("normalization") if checkpoint else None,
                       init_weights=checkpoint is None)
     parallel = distributed.setup(args, run)  # None unless launched by mpiexec
+    if parallel is not None and args.overwrite and _existing_run(out):
+        # Replacing a run stages its first epoch beside the old one and swaps on
+        # the main rank alone, which the ranks' lock-step training cannot follow.
+        raise UsageError(f"--overwrite is not available under mpiexec; remove {out} or choose "
+                         "another --out")
     if checkpoint is not None and checkpoint.epoch >= config["epochs"]:
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
-    if checkpoint is None and args.overwrite and (parallel is None or parallel.is_main):
-        _clear_run(out)
 
-    trainer = Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
-                      scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out,
-                      meta=run.meta(), progress=False if args.no_progress else None,
-                      distributed=parallel)
-    if checkpoint is not None:
-        trainer.resume(checkpoint.path)
-        if checkpoint.meta.get("config", {}).get("epochs") != config["epochs"] and \
-                config["schedule"] != "none":
-            print(f"note: the {config['schedule']} schedule was built for "
-                  f"{checkpoint.meta['config']['epochs']} epochs and now spans "
-                  f"{config['epochs']}", file=sys.stderr)
+    def make_trainer(out_dir):
+        return Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
+                       scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out_dir,
+                       meta=run.meta(), progress=progress, plot=plot, distributed=parallel)
+
+    if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
+            config["epochs"] and config["schedule"] != "none":
+        print(f"note: the {config['schedule']} schedule was built for "
+              f"{checkpoint.meta['config']['epochs']} epochs and now spans "
+              f"{config['epochs']}", file=sys.stderr)
     lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
-    verb = f"resuming at epoch {trainer.epoch + 1}" if checkpoint else "training"
-    print(f"{verb}: {config['model']} on {config['dataset']} ({len(run.train_set):,} train / "
-          f"{len(run.test_set):,} test images, {len(run.classes)} classes, input "
-          f"{'x'.join(map(str, run.input_shape))}), {config['epochs']} epochs, "
-          f"{config['optimizer']} lr {lr:g}, schedule {config['schedule']}, batch "
-          f"{config['batch_size']}, augment {augmentation(config) or 'none'}, seed {config['seed']}")
+    verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
+    print(_header(verb, config, run, lr))
     start = time.perf_counter()
+    checkpoint_path = os.path.join(out, "checkpoint")
     try:
-        trainer.fit(config["epochs"], stop_after=args.stop_after)
+        trainer = _train(make_trainer, checkpoint, config, args, out)
     except (NonFiniteLossError, KeyboardInterrupt) as error:
-        kept = (f"the checkpoint of epoch {trainer.epoch} in {trainer.checkpoint_path} is intact"
-                if os.path.isdir(trainer.checkpoint_path) else "no checkpoint was written")
+        kept = (f"the last checkpoint in {checkpoint_path} is intact"
+                if os.path.isdir(checkpoint_path) else "no checkpoint was written")
         if isinstance(error, KeyboardInterrupt):
-            print(f"\nstriate train: interrupted during epoch {trainer.epoch + 1}; {kept}"
-                  + (f"; continue with striate train --resume {out}" if trainer.epoch else ""),
-                  file=sys.stderr)
+            more = (f"; continue with striate train --resume {out}"
+                    if os.path.isdir(checkpoint_path) else "")
+            print(f"\nstriate train: interrupted; {str(error) or kept + more}", file=sys.stderr)
             return 130
         raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
@@ -199,7 +245,8 @@ def run(args):
               f"({seconds:.1f} s)")
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {os.path.join(out, METRICS_FILE)}")
-    print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
+    if plot:
+        print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
     if trainer.epoch < config["epochs"]:
         print(f"stopped after epoch {trainer.epoch} of {config['epochs']}; continue with "
               f"striate train --resume {out}")

@@ -1,0 +1,244 @@
+"""What the commands check before they start work: optional packages, output
+paths, an explicit ``--data-dir``, the model's input size, finite weights.
+
+Each check either passes quietly or raises :class:`~.common.UsageError` with
+a message that names the problem and the way out, so that a command fails in
+its first second, with nothing written, instead of after an epoch of training.
+"""
+import importlib
+import os
+import sys
+import tempfile
+
+from .common import UsageError
+
+__all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
+           "check_output_dir", "check_output_file", "check_directory", "check_data_dir",
+           "check_input_size",
+           "check_finite_weights"]
+
+INSTALL_EXTRAS = 'pip install "striate[train]"'
+
+#: The optional packages (module name -> what it is called on PyPI, what it is for).
+OPTIONAL = {
+    "safetensors": ("safetensors", "to read and write checkpoints"),
+    "matplotlib": ("matplotlib", "to draw plots"),
+    "PIL": ("Pillow", "to read image files"),
+    "tqdm": ("tqdm", "to show progress bars"),
+}
+
+
+def missing_package(module):
+    """True when ``module`` cannot be imported."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return True
+    return False
+
+
+def require(command, *modules):
+    """Raise a :class:`UsageError` naming the fix if any of ``modules`` is missing."""
+    absent = [m for m in modules if missing_package(m)]
+    if absent:
+        needs = "; ".join(f"{OPTIONAL[m][0]} ({OPTIONAL[m][1]})" for m in absent)
+        raise UsageError(f"striate {command} needs {needs}, which is not installed. "
+                         f"Install it with: {INSTALL_EXTRAS}")
+
+
+def note_missing(module, consequence):
+    """False (and a note on stderr saying ``consequence``) when ``module`` is
+    missing; True when it is there."""
+    if not missing_package(module):
+        return True
+    name = OPTIONAL[module][0]
+    print(f"note: {name} is not installed, so {consequence} ({INSTALL_EXTRAS} adds it)",
+          file=sys.stderr)
+    return False
+
+
+# --------------------------------------------------------------------------- paths
+
+def _probe_writable(directory, what):
+    """Create and remove a hidden directory in ``directory``: the one test of
+    writability that also holds for root and for /proc-like filesystems."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".striate-probe-", dir=directory))
+    except OSError as error:
+        raise UsageError(f"cannot write {what}: {directory} is not writable "
+                         f"({error.strerror})") from None
+
+
+def _existing_ancestor(path):
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def check_output_dir(path, option="--out"):
+    """``path`` is a directory that exists and is writable, or one that can be made."""
+    full = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise UsageError(f"{option} {path} is a file, not a directory; choose another {option}")
+    ancestor = _existing_ancestor(full)
+    if not os.path.isdir(ancestor):
+        raise UsageError(f"{option} {path}: {ancestor} is a file, so no directory can be made "
+                         f"under it; choose another {option}")
+    _probe_writable(ancestor, f"{option} {path}")
+
+
+def check_output_file(path, option):
+    """``path`` can be written as a file: its folder exists and is writable,
+    and ``path`` is not a directory."""
+    full = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(full):
+        raise UsageError(f"{option} {path} is a directory; give a file name such as "
+                         f"{os.path.join(path, 'confusion_matrix.png')}")
+    folder = os.path.dirname(full)
+    if not os.path.lexists(folder):
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it "
+                         "first or choose another path")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: {folder} is not a directory")
+    _probe_writable(folder, f"{option} {path}")
+
+
+# --------------------------------------------------------------------------- data
+
+def check_directory(path, option):
+    """``path`` (expanded) if it is an existing directory, else a :class:`UsageError`."""
+    where = os.path.expanduser(os.fspath(path))
+    if not os.path.lexists(where):
+        raise UsageError(f"{option} {path} does not exist")
+    if not os.path.isdir(where):
+        raise UsageError(f"{option} {path} is not a directory (it is a file); give the "
+                         "directory that holds the dataset's files")
+    return where
+
+
+def check_data_dir(dataset, data_dir, download=False, option="--data-dir"):
+    """``data_dir`` (the user's explicit ``--data-dir``) holds ``dataset``, or
+    (with ``download``) will: it is used, never silently passed over for a copy
+    found elsewhere. Returns ``data_dir``; None passes through."""
+    if data_dir is None:
+        return None
+    from ..data.datasets import (DEFAULT_DATASET, FILE_NAMES, SOURCES, download_dataset,
+                                 find_dataset_dir)
+
+    key = str(dataset).lower().replace("_", "-")
+    if key == DEFAULT_DATASET:
+        raise UsageError(f"{option} {data_dir} would not be used: the dataset {key!r} is embedded "
+                         f"in striate and reads no files. Leave out {option}, or name a dataset "
+                         f"read from files, e.g. --dataset mnist")
+    if key not in SOURCES:
+        return data_dir  # the loader names the unknown dataset
+    where = check_directory(data_dir, option)
+    looked = [where, os.path.join(where, key)]
+    found, report = find_dataset_dir(key, where)
+    if found in looked:
+        return data_dir
+    if download:
+        download_dataset(key, directory=looked[1], data_dir=where)
+        return data_dir
+    details = "; ".join(line for line in report if line.split(": ")[0] in looked)
+    elsewhere = (f" striate found {key} in {found}: leave out {option} to use that copy."
+                 if found else "")
+    raise UsageError(f"dataset {key!r} is not in {option} {data_dir}: looked for "
+                     f"{', '.join(FILE_NAMES)} (gzipped or not) in {looked[0]} and {looked[1]} "
+                     f"({details}). Put the four files there, or add --download to fetch them "
+                     f"into {looked[1]}.{elsewhere}")
+
+
+# --------------------------------------------------------------------------- the model
+
+def _dry_forward(model, input_shape):
+    """None if ``model`` takes one zero image of ``input_shape`` (C, H, W);
+    else ``(module path, module, error)`` of the innermost layer that failed."""
+    from ..autograd import Tensor, no_grad
+    from ..backend import xp
+
+    names = {id(m): name for name, m in model.named_modules()}
+    entered = []  # the modules whose forward is running, innermost last
+
+    def enter(module, inputs):
+        entered.append(module)
+
+    def leave(module, inputs, output):
+        entered.pop()
+
+    handles = []
+    for module in dict.fromkeys(m for _, m in model.named_modules()):
+        handles += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
+    training = model.training
+    model.eval()  # no batch statistics from one image, no dropout draws from the generator
+    try:
+        with no_grad(), xp.errstate(all="ignore"):
+            model(Tensor(xp.zeros((1,) + tuple(input_shape), dtype=xp.float32)))
+    except Exception as error:  # noqa: BLE001 - any failure here is the input's size
+        layer = entered[-1] if entered else model
+        return names.get(id(layer), "") or type(layer).__name__, layer, error
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(training)
+    return None
+
+
+def _smallest_working_size(model, input_shape, limit):
+    """The smallest (C, max(H, S), max(W, S)) with S <= ``limit`` that the model
+    takes, by bisection (a larger input never makes a layer's output smaller);
+    None if even S = ``limit`` fails."""
+    channels, height, width = input_shape
+
+    def shape(size):
+        return (channels, max(height, size), max(width, size))
+
+    low, high = min(height, width), limit  # low fails; is high any better?
+    if high <= low or _dry_forward(model, shape(high)) is not None:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _dry_forward(model, shape(middle)) is None else (middle, high)
+    return shape(high)
+
+
+def check_input_size(model, input_shape, suggest, name="the model"):
+    """Run ``model`` on one zero image of ``input_shape`` (C, H, W, no grad).
+
+    On failure raise a :class:`UsageError` naming the layer that failed (its
+    module path and type, and its own complaint), the smallest input that
+    works (or the model's own ``input_shape``) and ``suggest(shape)``, the
+    option that asks for it (e.g. ``--image-size 63``).
+    """
+    failure = _dry_forward(model, input_shape)
+    if failure is None:
+        return
+    path, layer, error = failure
+    channels, height, width = input_shape
+    failed = f"layer {path} ({type(layer).__name__}) fails on them ({error})"
+    native = tuple(getattr(model, "input_shape", ()) or ())
+    limit = max(64, 2 * max(height, width), *native[1:])
+    shape = _smallest_working_size(model, input_shape, limit)
+    if shape is not None:
+        raise UsageError(f"{height}x{width} images are too small for {name}: {failed}; {name} "
+                         f"needs images of at least {shape[1]}x{shape[2]}: use {suggest(shape)}")
+    advice = ""
+    if len(native) == 3 and _dry_forward(model, (channels,) + native[1:]) is None:
+        usable = (channels,) + native[1:]
+        advice = f"; it takes {native[1]}x{native[2]} images: use {suggest(usable)}"
+    raise UsageError(f"{name} cannot take {channels}-channel {height}x{width} images: "
+                     f"{failed}{advice}")
+
+
+def check_finite_weights(model, where):
+    """Refuse a model whose weights hold NaN or infinity: every prediction it
+    makes would be NaN, or an argmax of garbage."""
+    from ..autograd import Tensor
+    from ..backend import xp
+
+    for name, value in model.state_dict().items():
+        data = value.data if isinstance(value, Tensor) else xp.asarray(value)
+        if xp.issubdtype(data.dtype, xp.floating) and not xp.isfinite(data).all():
+            raise UsageError(f"the weights of {name} in {where} are NaN or infinite: the model "
+                             "is damaged (its training diverged); retrain it or use an earlier "
+                             "checkpoint")
