@@ -233,7 +233,7 @@ def test_export_command(capsys, tmp_path):
 
 def test_transfer_example_runs_and_compares(capsys):
     spec = importlib.util.spec_from_file_location(
-        "transfer_learning", os.path.join(ROOT, "examples", "transfer_learning.py"))
+        "transfer_learning", os.path.join(ROOT, "examples", "14_transfer_learning.py"))
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     tuned, scratch = example.main(["--fast"])

@@ -233,11 +233,11 @@ def check_input_size(model, input_shape, suggest, name="the model"):
 def check_finite_weights(model, where):
     """Refuse a model whose weights hold NaN or infinity: every prediction it
     makes would be NaN, or an argmax of garbage."""
-    from ..autograd import Tensor
     from ..backend import xp
+    from ..functional.arguments import as_array
 
     for name, value in model.state_dict().items():
-        data = value.data if isinstance(value, Tensor) else xp.asarray(value)
+        data = as_array(value)
         if xp.issubdtype(data.dtype, xp.floating) and not xp.isfinite(data).all():
             raise UsageError(f"the weights of {name} in {where} are NaN or infinite: the model "
                              "is damaged (its training diverged); retrain it or use an earlier "

@@ -10,7 +10,7 @@ import json
 
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
-           "add_model_options", "model_kwargs", "percent", "probability", "run_dir",
+           "add_model_options", "model_kwargs", "percent", "probability",
            "output_path", "wrap_parts"]
 
 
@@ -118,14 +118,6 @@ def probability(value):
     if text == "0.00%" and value > 0.0:
         return "<0.01%"
     return text
-
-
-def run_dir(checkpoint_path):
-    """The run directory that holds ``checkpoint/``, or the checkpoint dir itself."""
-    import os
-
-    parent, name = os.path.split(os.path.normpath(checkpoint_path))
-    return parent if name == "checkpoint" else checkpoint_path
 
 
 def wrap_parts(parts, width=100, indent="", first=", "):

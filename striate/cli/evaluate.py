@@ -1,8 +1,7 @@
 """``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
 PNG of a trained model on a dataset split."""
-import os
-
-from .common import UsageError, add_data_options, output_path, percent, positive_int, run_dir
+from ..train.layout import RunLayout
+from .common import UsageError, add_data_options, output_path, percent, positive_int
 
 
 def register(subparsers):
@@ -65,7 +64,7 @@ def _default_plot(checkpoint, name, split):
 
     if not note_missing("matplotlib", "no confusion matrix is drawn"):
         return None
-    plot = os.path.join(run_dir(checkpoint.path), f"confusion_matrix-{name}-{split}.png")
+    plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split)
     check_output_file(plot, "the confusion matrix (choose another place with --plot)")
     return plot
 

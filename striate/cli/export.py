@@ -25,10 +25,10 @@ def register(subparsers):
 
 def run(args):
     from ..train.checkpoint import load_checkpoint
-    from .common import run_dir
+    from ..train.layout import run_dir_of
 
     checkpoint = load_checkpoint(args.checkpoint)
-    out = args.out or os.path.join(run_dir(checkpoint.path), "model.onnx")
+    out = args.out or os.path.join(run_dir_of(checkpoint.path), "model.onnx")
     if os.path.exists(out) and not args.overwrite:
         raise UsageError(f"{out} exists; pass --overwrite to replace it")
     shape = checkpoint.meta.get("input_shape")

@@ -109,7 +109,7 @@ def run(args):
     from ..explain import plots
     from ..functional import softmax
     from ..train.checkpoint import load_checkpoint
-    from .common import run_dir
+    from ..train.layout import run_dir_of
 
     checkpoint = load_checkpoint(args.run)
     meta = checkpoint.meta
@@ -147,7 +147,7 @@ def run(args):
     if "occlusion" in args.what and args.window and args.window > side:
         raise UsageError(f"--window {args.window}: the window {args.window}x{args.window} is "
                          f"larger than the image {inputs.shape[2]}x{inputs.shape[3]}")
-    out = args.out or os.path.join(run_dir(checkpoint.path), "inspect")
+    out = args.out or os.path.join(run_dir_of(checkpoint.path), "inspect")
     os.makedirs(out, exist_ok=True)
     written = []
 

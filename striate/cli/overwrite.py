@@ -23,7 +23,7 @@ STAGING_PREFIX = ".striate-new-run-"
 
 
 def _run_files():
-    from ..train.trainer import CHECKPOINT_DIR, CURVE_FILE, METRICS_FILE
+    from ..train.layout import CHECKPOINT_DIR, CURVE_FILE, METRICS_FILE
 
     return (CHECKPOINT_DIR, METRICS_FILE, CURVE_FILE)
 

@@ -5,10 +5,11 @@ import os
 import sys
 import time
 
+from ..train.layout import RunLayout, run_dir_of
 from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
-                     positive_int, run_dir, wrap_parts)
+                     positive_int, wrap_parts)
 from .transfer import add_transfer_options, transfer_config
 
 
@@ -101,10 +102,9 @@ def _explicit_config(args):
 
 def _existing_run(out):
     from ..train.checkpoint import resolve_checkpoint
-    from ..train.trainer import METRICS_FILE
 
     return (resolve_checkpoint(out, must_exist=False) is not None
-            or os.path.exists(os.path.join(out, METRICS_FILE)))
+            or os.path.exists(RunLayout(out).metrics_file))
 
 
 def _resume_config(args, explicit):
@@ -123,7 +123,7 @@ def _resume_config(args, explicit):
                          f"{'; '.join(conflicts)}. Resume without them, or start a new run "
                          "with --out")
     config.update({k: explicit[k] for k in _RESUME_MAY_CHANGE if k in explicit})
-    return checkpoint, config, args.out or run_dir(checkpoint.path)
+    return checkpoint, config, args.out or run_dir_of(checkpoint.path)
 
 
 def _header(verb, config, run, lr):
@@ -177,7 +177,7 @@ def _train(make_trainer, checkpoint, config, args, out):
 def run(args):
     from .checks import check_data_dir, check_output_dir, note_missing, require
     from .config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
-    from ..train.trainer import CURVE_FILE, METRICS_FILE, NonFiniteLossError, Trainer
+    from ..train.trainer import NonFiniteLossError, Trainer
 
     require("train", "safetensors")
     explicit = _explicit_config(args)
@@ -226,7 +226,8 @@ def run(args):
     verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
     print(_header(verb, config, run, lr))
     start = time.perf_counter()
-    checkpoint_path = os.path.join(out, "checkpoint")
+    layout = RunLayout(out)
+    checkpoint_path = layout.checkpoint_dir
     try:
         trainer = _train(make_trainer, checkpoint, config, args, out)
     except (NonFiniteLossError, KeyboardInterrupt) as error:
@@ -244,9 +245,9 @@ def run(args):
         print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
               f"({seconds:.1f} s)")
     print(f"checkpoint:     {trainer.checkpoint_path}")
-    print(f"metrics log:    {os.path.join(out, METRICS_FILE)}")
+    print(f"metrics log:    {layout.metrics_file}")
     if plot:
-        print(f"learning curve: {os.path.join(out, CURVE_FILE)}")
+        print(f"learning curve: {layout.curve_file}")
     if trainer.epoch < config["epochs"]:
         print(f"stopped after epoch {trainer.epoch} of {config['epochs']}; continue with "
               f"striate train --resume {out}")

@@ -9,8 +9,8 @@ recognise 5-9 from only 10 labelled images per class.
      same 50 images with the same optimizer and number of steps.
 3. Both are tested on every test image of digits 5-9.
 
-    python examples/transfer_learning.py          # under a minute on a laptop CPU
-    python examples/transfer_learning.py --fast   # a smoke test (STRIATE_FAST=1 too)
+    python examples/14_transfer_learning.py          # under a minute on a laptop CPU
+    python examples/14_transfer_learning.py --fast   # a smoke test (STRIATE_FAST=1 too)
 """
 import argparse
 import os
