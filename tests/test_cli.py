@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from cli_runner import run
+from fake_data import write_mnist_files
 
 import striate
 from snapshot import tree
@@ -19,14 +21,6 @@ PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
 
 
-def run(capsys, *args):
-    """Run the CLI in this process: (exit status, stdout, stderr)."""
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exit:  # argparse: --help, malformed command lines
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_clean_failure(code, err, *fragments):
@@ -121,22 +115,11 @@ def test_missing_dataset_says_where_it_looked(capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
-def _write_mnist_files(directory, n=40):
-    from striate.data import write_idx
-
-    rng = np.random.default_rng(0)
-    for prefix in ("train", "t10k"):
-        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz",
-                  rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
-        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz",
-                  rng.integers(0, 10, size=n, dtype=np.uint8))
-
-
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_corrupt_idx_file_fails_cleanly(capsys, tmp_path, damage):
     data = tmp_path / "data"
     data.mkdir()
-    _write_mnist_files(data)
+    write_mnist_files(data)
     target = data / "train-images-idx3-ubyte.gz"
     if damage == "truncate":
         content = target.read_bytes()
@@ -440,7 +423,7 @@ def mnist_elsewhere(tmp_path, monkeypatch):
     """A (fake) MNIST in $STRIATE_DATA, where a wrong --data-dir must not fall back to."""
     data = tmp_path / "elsewhere"
     (data / "mnist").mkdir(parents=True)
-    _write_mnist_files(data / "mnist")
+    write_mnist_files(data / "mnist")
     monkeypatch.setenv("STRIATE_DATA", str(data))
     (tmp_path / "empty").mkdir()
     (tmp_path / "plain").write_text("x")
@@ -473,7 +456,7 @@ def test_data_dir_for_the_embedded_digits_is_refused(capsys, tmp_path):
 def test_explicit_data_dir_is_used(capsys, tmp_path, mnist_elsewhere):
     mine = tmp_path / "mine"
     mine.mkdir()
-    _write_mnist_files(mine, n=48)
+    write_mnist_files(mine, n=48)
     code, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", mine,
                          "--out", tmp_path / "run", "--epochs", "1", "--no-progress")
     assert code == 0, err

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from fake_data import write_mnist_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "tests", "distributed_driver.py")
@@ -253,22 +254,12 @@ def test_kill_one_rank_then_resume_matches_an_uninterrupted_run(tmp_path):
                       {k: np.asarray(v) for k, v in straight.state_dict().items()})
 
 
-def _write_mnist(directory, n=32):
-    from striate.data import write_idx
-
-    directory.mkdir()
-    rng = np.random.default_rng(0)
-    for prefix in ("train", "t10k"):
-        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz",
-                  rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
-        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz",
-                  rng.integers(0, 10, size=n, dtype=np.uint8))
-
 
 def test_corrupt_data_on_one_rank_stops_every_rank_with_its_message(tmp_path):
     good, bad = tmp_path / "good", tmp_path / "bad"
-    _write_mnist(good)
-    _write_mnist(bad)
+    for directory in (good, bad):
+        directory.mkdir()
+        write_mnist_files(directory, n=32)
     target = bad / "train-images-idx3-ubyte.gz"
     target.write_bytes(target.read_bytes()[:200])
     train = [sys.executable, "-m", "striate.cli", "train", "--dataset", "mnist", "--epochs", "1",

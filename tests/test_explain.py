@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from cli_runner import run as _cli
 
 import striate
 import striate.nn as nn
@@ -301,15 +302,6 @@ def _draw_seven(path):
     return path
 
 
-def _cli(capsys, *args):
-    from striate.cli import main
-
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

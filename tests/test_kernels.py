@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
+from cli_runner import run
 
 from striate import kernels
-from striate.cli import main
 
 signal = pytest.importorskip("scipy.signal")
 
@@ -141,13 +141,6 @@ def test_bad_apply_arguments():
 # --------------------------------------------------------------------------- the command
 
 
-def run(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_kernels_command_without_arguments_writes_the_grid(capsys, tmp_path, monkeypatch):

@@ -7,10 +7,10 @@ import os
 
 import numpy as np
 import pytest
+from cli_runner import run
 
 import striate
 from striate import optim
-from striate.cli import main
 from striate.data import DataLoader, TensorDataset
 from striate.io import save_safetensors
 from striate.train import Trainer, load_checkpoint, save_checkpoint
@@ -20,13 +20,6 @@ from striate.transfer import (LoadReport, TransferError, count_parameters, find_
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _small_resnet(classes=3):
