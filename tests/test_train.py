@@ -399,3 +399,15 @@ def test_run_layout_names_the_files_of_a_run(tmp_path):
 def test_run_dir_of_a_run_or_its_checkpoint(path, run_dir):
     assert run_dir_of(path) == run_dir
     assert RunLayout.of(path).run_dir == run_dir
+
+
+def test_epoch_line_fits_a_100_column_terminal():
+    """The widest values an epoch line can show: 999 epochs, 100% accuracy,
+    a small learning rate, a slow epoch."""
+    trainer = Trainer(nn.Linear(2, 2), optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1),
+                      train_loader=None, num_classes=10)
+    record = {"epoch": 999, "train_loss": 10.1234, "train_acc": 1.0, "test_loss": 10.1234,
+              "test_acc": 1.0, "test_top5_acc": 1.0, "lr": 0.000123456, "seconds": 999.9}
+    line = trainer._format(record, 999)
+    assert len(line) <= 100, line
+    assert "epoch 999/999" in line and "lr 0.000123" in line and "999.9 s" in line

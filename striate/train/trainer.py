@@ -246,11 +246,12 @@ class Trainer:
 
     def _format(self, record, epochs):
         k = min(self.topk, self.num_classes or self.topk)
+        # One line of at most 100 columns (up to 999 epochs of up to 999 s);
+        # the top-k accuracy is in the metrics log and in `striate evaluate`.
         text = (f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}  "
-                f"train loss {record['train_loss']:.4f} acc {100 * record['train_acc']:6.2f}%")
+                f"train loss {record['train_loss']:.4f} acc {100 * record['train_acc']:.2f}%")
         if "test_acc" in record:
-            text += (f"  test loss {record['test_loss']:.4f} acc {100 * record['test_acc']:6.2f}%"
-                     f" top-{k} {100 * record[f'test_top{k}_acc']:6.2f}%")
+            text += f"  test loss {record['test_loss']:.4f} acc {100 * record['test_acc']:.2f}%"
         if record.get("lr") is not None:
             text += f"  lr {record['lr']:.3g}"
         return text + f"  {record['seconds']:.1f} s"
