@@ -10,11 +10,13 @@ def register(subparsers):
 
 
 def run(args):
-    from ..data.datasets import DEFAULT_DATASET, find_dataset_dir, list_datasets
+    from ..data.datasets import DEFAULT_DATASET, GENERATED, find_dataset_dir, list_datasets
 
     for name in list_datasets():
         if name == DEFAULT_DATASET:
             where = "embedded in striate (5,000 MNIST digits), no download"
+        elif name in GENERATED:
+            where = GENERATED[name][2]
         else:
             directory, _ = find_dataset_dir(name, args.data_dir)
             where = directory or (f"not found; `striate train --dataset {name} --download` "

@@ -1,5 +1,6 @@
 """``striate predict``: classify image files with a trained model."""
 from .common import UsageError, positive_int, probability
+from .segmentation import add_predict_options, predict_segmentation
 
 
 def register(subparsers):
@@ -17,6 +18,7 @@ def register(subparsers):
     parser.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                         help="invert grey levels: auto (when the image is dark-on-light and the "
                         "training images were light-on-dark), yes or no (default auto)")
+    add_predict_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -32,6 +34,11 @@ def run(args):
     if "input_shape" not in meta:
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")
     model = checkpoint.build_model()
+    if meta.get("task") == "segmentation":
+        return predict_segmentation(args, checkpoint, model)
+    if len(meta["input_shape"]) != 3:
+        raise UsageError(f"{checkpoint.path} holds a model for {len(meta['input_shape']) - 1}-D "
+                         "data; predict reads image files")
     invert = {"auto": "auto" if meta.get("background") == "dark" else False,
               "yes": True, "no": False}[args.invert]
     norm = meta.get("normalization") or {}

@@ -9,6 +9,8 @@ import time
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, percent, positive_float, positive_int,
                      run_dir)
+from .segmentation import print_segmentation_result
+from .tasks import add_task_options, task_of, trainer_options
 
 
 def register(subparsers):
@@ -68,6 +70,7 @@ def register(subparsers):
                    help="stop after N epochs of this session (the schedule still spans "
                         "--epochs); continue later with --resume")
     add_data_options(p)
+    add_task_options(p)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
     # Defaults are None so that --resume can tell what was given; the help
@@ -83,7 +86,8 @@ _RESUME_MAY_CHANGE = ("epochs",)
 def _explicit_config(args):
     """The configuration keys the user set on the command line."""
     keys = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "momentum",
-            "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit")
+            "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit",
+            "dice_weight")
     explicit = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     kwargs = model_kwargs(args)
     if kwargs:
@@ -150,12 +154,14 @@ def run(args):
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
+    task_options = trainer_options(config, task_of(run.train_set), bool(config.get("image_size")))
     if checkpoint is None and args.overwrite:
         _clear_run(out)
 
     trainer = Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
                       scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out,
-                      meta=run.meta(), progress=False if args.no_progress else None)
+                      meta=run.meta(), progress=False if args.no_progress else None,
+                      **task_options)
     if checkpoint is not None:
         trainer.resume(checkpoint.path)
         if checkpoint.meta.get("config", {}).get("epochs") != config["epochs"] and \
@@ -187,6 +193,7 @@ def run(args):
     if "test_acc" in last:
         print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
               f"({seconds:.1f} s)")
+    print_segmentation_result(last)
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {os.path.join(out, METRICS_FILE)}")
     print(f"learning curve: {os.path.join(out, CURVE_FILE)}")

@@ -79,11 +79,15 @@ class Trainer:
         progress: show tqdm bars; None (default) shows them when stderr is a terminal.
         plot: redraw ``learning_curve.png`` after every epoch (default True).
         log: called with one line of text per epoch (default ``print``); None is silent.
+        metrics: the per-epoch metrics class, called as ``metrics(num_classes, topk)``
+            (default :class:`EpochMetrics`, classification); e.g.
+            :class:`~striate.train.segmentation.SegmentationMetrics`. A ``format(record,
+            epochs)`` static method on it replaces the epoch line.
     """
 
     def __init__(self, model, optimizer, train_loader, test_loader=None, *, loss_fn=None,
                  scheduler=None, scheduler_interval="epoch", num_classes=None, topk=5,
-                 out_dir=None, meta=None, progress=None, plot=True, log=print):
+                 out_dir=None, meta=None, progress=None, plot=True, log=print, metrics=None):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', "
                              f"got {scheduler_interval!r}")
@@ -96,6 +100,7 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.plot = plot
         self.log = log or (lambda line: None)
+        self.metrics_type = metrics or EpochMetrics
         self.epoch = 0  # completed epochs
         self.history = []
         self._metrics_log = MetricsLog(os.path.join(out_dir, METRICS_FILE)) if out_dir else None
@@ -115,7 +120,7 @@ class Trainer:
     def _metrics_for(self, logits):
         if self.num_classes is None:
             self.num_classes = int(logits.shape[1])
-        return EpochMetrics(self.num_classes, self.topk)
+        return self.metrics_type(self.num_classes, self.topk)
 
     def train_epoch(self, epoch):
         """One pass over ``train_loader``; returns its :class:`EpochMetrics`.
@@ -172,7 +177,7 @@ class Trainer:
     def evaluate(self, loader=None):
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
         metrics = evaluate(self.model, self.test_loader if loader is None else loader,
-                           self.loss_fn, self.num_classes, self.topk)
+                           self.loss_fn, self.num_classes, self.topk, self.metrics_type)
         self.num_classes = metrics.num_classes
         return metrics
 
@@ -216,6 +221,8 @@ class Trainer:
         return self.history
 
     def _format(self, record, epochs):
+        if hasattr(self.metrics_type, "format"):
+            return self.metrics_type.format(record, epochs)
         k = min(self.topk, self.num_classes or self.topk)
         text = (f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}  "
                 f"train loss {record['train_loss']:.4f} acc {100 * record['train_acc']:6.2f}%")
@@ -257,21 +264,22 @@ class Trainer:
         return checkpoint
 
 
-def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5):
-    """:class:`EpochMetrics` of ``model`` on ``loader``, in eval mode and without
-    recording a graph; the model's train/eval mode is restored afterwards.
-    ``num_classes`` defaults to the width of the model's output."""
+def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5, metrics=None):
+    """:class:`EpochMetrics` (or the ``metrics`` class given) of ``model`` on
+    ``loader``, in eval mode and without recording a graph; the model's
+    train/eval mode is restored afterwards. ``num_classes`` defaults to the
+    width of the model's output."""
     loss_fn = loss_fn or _default_loss()
     was_training = getattr(model, "training", False)
     model.eval()
-    metrics = None
+    metrics_type, metrics = metrics or EpochMetrics, None
     try:
         with no_grad():
             for images, targets in loader:
                 logits = model(images)
                 loss = loss_fn(logits, targets)
                 if metrics is None:
-                    metrics = EpochMetrics(num_classes or int(logits.shape[1]), topk)
+                    metrics = metrics_type(num_classes or int(logits.shape[1]), topk)
                 metrics.update(float(loss.data), logits, targets)
     finally:
         model.train(was_training)
