@@ -67,14 +67,14 @@ def add_task_options(parser):
                              "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
-def trainer_options(config, task, image_size_given):
-    """``Trainer`` keywords (loss and metrics) for ``task``; {} for classification,
-    so classification runs exactly as before."""
-    if task != "segmentation":
+def trainer_options(config, train_set):
+    """``Trainer`` keywords (loss and metrics) for the task of ``train_set``; {}
+    for classification, so classification runs exactly as before."""
+    if task_of(train_set) != "segmentation":
         if config.get("dice_weight"):
             raise UsageError("--dice-weight applies to segmentation datasets only")
         return {}
-    if image_size_given:
+    if config.get("image_size"):
         raise UsageError("--image-size cannot be used with a segmentation dataset: the label "
                          "maps would no longer match the resized images")
     from ..train.segmentation import SegmentationMetrics, segmentation_loss

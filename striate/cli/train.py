@@ -10,7 +10,7 @@ from .common import (UsageError, add_data_options, add_model_options, model_kwar
                      non_negative_float, non_negative_int, percent, positive_float, positive_int,
                      run_dir)
 from .segmentation import print_segmentation_result
-from .tasks import add_task_options, task_of, trainer_options
+from .tasks import add_task_options, trainer_options
 
 
 def register(subparsers):
@@ -154,7 +154,7 @@ def run(args):
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
-    task_options = trainer_options(config, task_of(run.train_set), bool(config.get("image_size")))
+    task_options = trainer_options(config, run.train_set)
     if checkpoint is None and args.overwrite:
         _clear_run(out)
 

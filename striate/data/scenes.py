@@ -1,6 +1,6 @@
 """``digit-scenes``: a segmentation dataset made from the embedded real digits.
 
-Each scene is a dark ``size`` x ``size`` canvas holding one to ``max_digits``
+Each scene is a dark ``size`` x ``size`` canvas (48 x 48 by default) holding one to ``max_digits``
 handwritten digits at random positions and scales, with a label map of the
 same size: 0 for background, ``1 + d`` for a pixel of digit ``d``'s own ink::
 
@@ -121,7 +121,7 @@ def _draw_scene(rng, digits, labels, size, max_digits, scales):
     return canvas, mask
 
 
-def digit_scenes(split="train", num_scenes=None, size=64, max_digits=3, scales=(0.8, 1.3),
+def digit_scenes(split="train", num_scenes=None, size=48, max_digits=3, scales=(0.7, 1.1),
                  seed=0):
     """The ``digit-scenes`` split: a :class:`SegmentationDataset` of uint8
     images (N, 1, size, size) and masks (N, size, size), classes

@@ -178,7 +178,8 @@ class SegmentationMetrics:
     def format(record, epochs):
         """One line per epoch for the training log."""
         text = (f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}  "
-                f"train loss {record['train_loss']:.4f} pixel acc {100 * record['train_acc']:6.2f}%")
+                f"train loss {record['train_loss']:.4f} "
+                f"pixel acc {100 * record['train_acc']:6.2f}%")
         if "test_acc" in record:
             text += (f"  test loss {record['test_loss']:.4f} pixel acc "
                      f"{100 * record['test_acc']:6.2f}% mIoU {record['test_miou']:.3f}")
