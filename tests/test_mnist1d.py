@@ -70,15 +70,17 @@ def test_cnn1d_shapes_and_receptive_fields():
     assert model(Tensor(np.zeros((3, 1, 40), dtype=np.float32))).shape == (3, 10)
     result = summary(model)
     rows = {layer.name: layer for layer in result.layers}
-    assert rows["features.conv1"].output_shape == (1, 32, 19)
-    assert rows["features.conv2"].output_shape == (1, 32, 10)
-    assert rows["features.conv3"].output_shape == (1, 32, 5)
+    assert rows["features.conv1"].output_shape == (1, 64, 19)
+    assert rows["features.conv2"].output_shape == (1, 64, 10)
+    assert rows["features.conv3"].output_shape == (1, 64, 5)
     # Receptive field by hand: 5, then + 2*2, then + 2*4; flattening 5 steps of 8 adds 4*8.
     assert rows["features.conv1"].receptive_field == (5,)
     assert rows["features.conv2"].receptive_field == (9,)
     assert rows["features.conv3"].receptive_field == (17,)
     assert rows["classifier.1"].receptive_field == (49,)
-    assert "[1, 32, 19]" in str(result)
+    paper = models.create("cnn1d", channels=25, batch_norm=False)  # ConvBase: 125 -> 10
+    assert paper.classifier[1].weight.shape == (10, 125)
+    assert "[1, 64, 19]" in str(result)
     with pytest.raises(ValueError, match="too short"):
         models.create("cnn1d", length=2)
 
@@ -101,7 +103,7 @@ def test_train_cnn1d_on_mnist1d_and_evaluate(cache, tmp_path, capsys):
     code, out, err = run(capsys, "evaluate", tmp_path / "run")
     assert code == 0, err and "accuracy" in out
     code, out, err = run(capsys, "summary", "cnn1d")
-    assert code == 0 and "[1, 32, 19]" in out
+    assert code == 0 and "[1, 64, 19]" in out
 
 
 def test_mixing_1d_and_2d_is_a_clear_error(cache, tmp_path, capsys):

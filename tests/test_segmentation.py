@@ -208,3 +208,17 @@ def test_segmentation_and_classification_do_not_mix(tmp_path, capsys):
                        "--image-size", "32", "--limit", "8", "--out", tmp_path / "c")
     assert code == 1 and "--image-size" in err
     assert not any((tmp_path / d).exists() for d in "abc")
+
+
+def test_a_new_segmentation_model_starts_from_the_class_priors():
+    from striate import models
+    from striate.cli.tasks import trainer_options
+
+    scenes = digit_scenes("train", num_scenes=10, size=32)
+    model = models.create("unet", num_classes=11, padded=True, width=0.0625, depth=2)
+    options = trainer_options({"dice_weight": 0.0}, scenes, model)
+    counts = np.array([(scenes.masks == k).sum() for k in range(11)], dtype=np.float64)
+    np.testing.assert_allclose(model.head.bias.data,
+                               np.log((counts + 1) / (counts.sum() + 11)), rtol=1e-6)
+    assert set(options) == {"loss_fn", "metrics"}
+    assert trainer_options({}, embedded_digits("test")) == {}

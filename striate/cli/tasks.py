@@ -67,9 +67,17 @@ def add_task_options(parser):
                              "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
-def trainer_options(config, train_set):
+def trainer_options(config, train_set, model=None):
     """``Trainer`` keywords (loss and metrics) for the task of ``train_set``; {}
-    for classification, so classification runs exactly as before."""
+    for classification, so classification runs exactly as before.
+
+    For segmentation, a new ``model`` (not one resumed from a checkpoint)
+    also gets its output biases set to the log of each class's share of the
+    training pixels (the "prior" initialization of Lin et al. 2017, "Focal
+    loss for dense object detection"): the untrained network then predicts
+    the class frequencies, background at about 93%, instead of starting from
+    a uniform guess that adaptive optimizers take hundreds of steps to leave.
+    """
     if task_of(train_set) != "segmentation":
         if config.get("dice_weight"):
             raise UsageError("--dice-weight applies to segmentation datasets only")
@@ -82,7 +90,21 @@ def trainer_options(config, train_set):
     weight = config.get("dice_weight") or 0.0
     if weight < 0:
         raise UsageError(f"--dice-weight must be >= 0, got {weight}")
+    if model is not None:
+        _prior_bias(model, train_set)
     return {"loss_fn": segmentation_loss(dice_weight=weight), "metrics": SegmentationMetrics}
+
+
+def _prior_bias(model, train_set):
+    from ..backend import xp
+
+    head = getattr(model, "head", None)
+    if head is None or getattr(head, "bias", None) is None:
+        return
+    masks = train_set.gather(xp.arange(len(train_set)))[1]
+    counts = xp.bincount(masks.ravel(), minlength=head.bias.data.shape[0]).astype(xp.float64)
+    share = (counts + 1) / (counts.sum() + len(counts))  # +1: no log(0) for an unseen class
+    head.bias.data[...] = xp.log(share).astype(head.bias.data.dtype)
 
 
 def task_model_kwargs(model_name, task, given):

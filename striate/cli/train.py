@@ -154,7 +154,7 @@ def run(args):
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
-    task_options = trainer_options(config, run.train_set)
+    task_options = trainer_options(config, run.train_set, None if checkpoint else run.model)
     if checkpoint is None and args.overwrite:
         _clear_run(out)
 

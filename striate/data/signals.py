@@ -4,8 +4,7 @@ axes) for sequences such as MNIST-1D.
 
 Symbols: N batch, C channels, L length.
 """
-from ..backend import xp
-from .transforms import Compose, ToFloat, Transform
+from .transforms import Compose, ToFloat, Transform, normalize
 
 __all__ = ["NormalizeSignals", "signal_transform"]
 
@@ -20,16 +19,8 @@ class NormalizeSignals(Transform):
         if getattr(signals, "ndim", 0) != 3:
             raise ValueError(f"NormalizeSignals: expected signals (N, C, L), got shape "
                              f"{getattr(signals, 'shape', type(signals).__name__)}")
-        channels = signals.shape[1]
-        mean = xp.asarray(self.mean, dtype=signals.dtype).reshape(-1)
-        std = xp.asarray(self.std, dtype=signals.dtype).reshape(-1)
-        for name, value in (("mean", mean), ("std", std)):
-            if len(value) not in (1, channels):
-                raise ValueError(f"NormalizeSignals: {len(value)} values of {name} for signals "
-                                 f"with {channels} channels (shape {signals.shape})")
-        if (std == 0).any():
-            raise ValueError(f"NormalizeSignals: std must be non-zero, got {std.tolist()}")
-        return (signals - mean[:, None]) / std[:, None]
+        # A signal is an image one pixel wide: the image normalization's checks apply.
+        return normalize(signals[..., None], self.mean, self.std)[..., 0]
 
 
 def signal_transform(normalization, augment, size, native_size):

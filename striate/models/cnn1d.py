@@ -8,8 +8,11 @@ classifier on the flattened maps::
                -> conv 3, stride 2, pad 1 -> (N, 25, 5) -> flatten 125 -> linear -> (N, 10)
 
 Where this differs from the paper's network: ``channels`` sets the width
-(25 in the paper, 32 by default here), and ``batch_norm=True`` (not in the
-paper) adds batch normalization after each convolution.
+(25 in the paper, 64 by default here), and batch normalization follows each
+convolution (not in the paper; ``batch_norm=False`` leaves it out). Both
+make the default training of ``striate train --model cnn1d --dataset
+mnist1d`` generalize better than the paper's 25-channel net, which fits the
+4,000 training signals perfectly long before its test accuracy stops rising.
 
 Symbols: N batch, C channels, L signal length.
 """
@@ -31,7 +34,7 @@ class CNN1d(nn.Module):
 
     LAYERS = ((5, 2, 1), (3, 2, 1), (3, 2, 1))  # (kernel, stride, padding) of each convolution
 
-    def __init__(self, num_classes=10, in_channels=1, length=40, channels=32, batch_norm=False):
+    def __init__(self, num_classes=10, in_channels=1, length=40, channels=64, batch_norm=True):
         super().__init__()
         self.input_shape = (in_channels, length)
         layers, previous, size = OrderedDict(), in_channels, length
@@ -57,7 +60,7 @@ class CNN1d(nn.Module):
 
 
 @register_model()
-def cnn1d(num_classes=10, in_channels=1, length=40, channels=32, batch_norm=False):
+def cnn1d(num_classes=10, in_channels=1, length=40, channels=64, batch_norm=True):
     """A 1-D CNN for signals of ``length`` points (MNIST-1D: 40), after
     Greydanus 2020: three stride-2 Conv1d layers and a linear classifier."""
     return CNN1d(num_classes, in_channels, length, channels, batch_norm)
