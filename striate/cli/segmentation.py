@@ -42,8 +42,9 @@ def evaluate_segmentation(checkpoint, model, dataset, loader, name, args):
     from ..train.trainer import evaluate
     from .common import run_dir
 
-    metrics = evaluate(model, loader, segmentation_loss(), num_classes=len(dataset.classes),
-                       metrics=SegmentationMetrics)
+    weight = (checkpoint.meta.get("config") or {}).get("dice_weight") or 0.0
+    metrics = evaluate(model, loader, segmentation_loss(dice_weight=weight),
+                       num_classes=len(dataset.classes), metrics=SegmentationMetrics)
     summary = metrics.summary("test")
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")

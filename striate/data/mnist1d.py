@@ -27,7 +27,7 @@ import os
 import tempfile
 
 from ..backend import xp
-from .dataset import TensorDataset
+from .dataset import LabelledDataset
 from .embedded import DIGIT_CLASSES
 
 __all__ = ["SignalDataset", "mnist1d", "generate_mnist1d", "MNIST1D_ARRAYS"]
@@ -36,22 +36,15 @@ CACHE_NAME = "mnist1d-default-args-seed42.npz"
 MNIST1D_ARRAYS = ("x", "y", "x_test", "y_test")
 
 
-class SignalDataset(TensorDataset):
+class SignalDataset(LabelledDataset):
     """Labelled 1-D signals: float32 ``signals`` (N, C, L) and int64 ``labels`` (N,)."""
 
     def __init__(self, signals, labels, classes, name="", split="", source=""):
         signals, labels = xp.asarray(signals), xp.asarray(labels)
-        if signals.ndim != 3:
-            raise ValueError(f"SignalDataset: signals must be (N, C, L), got shape {signals.shape}")
-        if labels.ndim != 1 or not xp.issubdtype(labels.dtype, xp.integer):
-            raise ValueError(f"SignalDataset: labels must be a 1-d integer array, got "
-                             f"{labels.dtype} {labels.shape}")
-        if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
-            raise ValueError(f"SignalDataset {name!r}: labels span {labels.min()}..{labels.max()}"
-                             f", outside 0..{len(classes) - 1}")
-        super().__init__(signals, labels.astype(xp.int64, copy=False))
-        self.classes = list(classes)
-        self.name, self.split, self.source = name, split, source
+        if signals.ndim != 3 or labels.shape != signals.shape[:1]:
+            raise ValueError(f"SignalDataset: expected signals (N, C, L) and labels (N,), got "
+                             f"{signals.shape} and {labels.shape}")
+        super().__init__(signals, labels.astype(xp.int64), classes, name, split, source)
 
     @property
     def signals(self):
@@ -60,10 +53,6 @@ class SignalDataset(TensorDataset):
     @property
     def labels(self):
         return self.arrays[1]
-
-    def __repr__(self):
-        return (f"SignalDataset(name={self.name!r}, split={self.split!r}, "
-                f"signals={self.signals.shape}, classes={len(self.classes)})")
 
 
 def _cache_dir():

@@ -25,7 +25,7 @@ so a (split, size, count, seed) always gives the same scenes):
 Symbols: N scenes, S canvas side, K = 11 classes (background + 10 digits).
 """
 from ..backend import xp
-from .dataset import TensorDataset
+from .dataset import LabelledDataset
 from .embedded import DIGIT_CLASSES, embedded_digits
 from .transforms import resize
 
@@ -40,7 +40,7 @@ DEFAULT_SCENES = {"train": 2000, "test": 500}
 _cache = {}
 
 
-class SegmentationDataset(TensorDataset):
+class SegmentationDataset(LabelledDataset):
     """Images (N, C, H, W) with a label map (N, H, W) each.
 
     ``classes`` names each label value (``classes[0]`` is the background);
@@ -55,14 +55,7 @@ class SegmentationDataset(TensorDataset):
         if images.ndim != 4 or masks.shape != images.shape[:1] + images.shape[2:]:
             raise ValueError(f"SegmentationDataset: expected images (N, C, H, W) and masks "
                              f"(N, H, W), got {images.shape} and {masks.shape}")
-        if not xp.issubdtype(masks.dtype, xp.integer):
-            raise ValueError(f"SegmentationDataset: masks must be integers, got {masks.dtype}")
-        if masks.size and (masks.min() < 0 or masks.max() >= len(classes)):
-            raise ValueError(f"SegmentationDataset {name!r}: mask values span {masks.min()}.."
-                             f"{masks.max()}, outside 0..{len(classes) - 1}")
-        super().__init__(images, masks)
-        self.classes = list(classes)
-        self.name, self.split, self.source = name, split, source
+        super().__init__(images, masks, classes, name, split, source)
 
     @property
     def images(self):
@@ -71,10 +64,6 @@ class SegmentationDataset(TensorDataset):
     @property
     def masks(self):
         return self.arrays[1]
-
-    def __repr__(self):
-        return (f"SegmentationDataset(name={self.name!r}, split={self.split!r}, "
-                f"images={self.images.shape}, classes={len(self.classes)})")
 
 
 def _ink_box(digit):
