@@ -204,8 +204,10 @@ def test_published_digests_are_well_formed():
 # --------------------------------------------------------------------------- registry
 
 def test_registry_names_and_errors():
-    assert list_datasets() == ["digits", "mnist", "fashion-mnist", "kmnist"]
-    with pytest.raises(ValueError, match="available: digits, mnist, fashion-mnist, kmnist"):
+    assert list_datasets() == ["digits", "mnist", "fashion-mnist", "kmnist", "digit-scenes",
+                               "mnist1d"]
+    with pytest.raises(ValueError, match="available: digits, mnist, fashion-mnist, kmnist, "
+                                         "digit-scenes, mnist1d"):
         load_dataset("cifar10")
     with pytest.raises(ValueError, match="split"):
         load_dataset("digits", "validation")

@@ -12,6 +12,7 @@ disk.
 import os
 
 from ..backend import xp
+from .tasks import check_model_fits, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
            "DATASET_FRAMING", "default_out_dir", "channel_stats", "spread_indices",
@@ -46,7 +47,7 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 #: mirrored 2 is no digit); clothes may mirror (a mirrored shoe is a shoe).
 AUGMENTATIONS = ("shift", "flip")
 DATASET_AUGMENTATION = {"digits": "shift", "mnist": "shift", "kmnist": "shift",
-                        "fashion-mnist": "flip"}
+                        "fashion-mnist": "flip", "digit-scenes": None, "mnist1d": None}
 
 #: How ``striate predict`` frames a picture for models trained on each dataset
 #: (see :mod:`striate.cli.images`).
@@ -59,16 +60,18 @@ def default_out_dir(config):
 
 
 def channel_stats(images, chunk=8192):
-    """Per-channel mean and std of (N, C, H, W) images scaled to [0, 1],
-    in chunks so that 60,000 images do not need a float64 copy at once."""
+    """Per-channel mean and std of (N, C, ...) images or signals (integers
+    scaled to [0, 1]), in chunks so that 60,000 images do not need a float64
+    copy at once."""
     scale = 1.0 / xp.iinfo(images.dtype).max if xp.issubdtype(images.dtype, xp.integer) else 1.0
     channels = images.shape[1]
+    axes = (0,) + tuple(range(2, images.ndim))
     total, total_sq, count = xp.zeros(channels), xp.zeros(channels), 0
     for start in range(0, len(images), chunk):
         block = images[start:start + chunk].astype(xp.float64) * scale
-        total += block.sum(axis=(0, 2, 3))
-        total_sq += (block * block).sum(axis=(0, 2, 3))
-        count += block.shape[0] * block.shape[2] * block.shape[3]
+        total += block.sum(axis=axes)
+        total_sq += (block * block).sum(axis=axes)
+        count += block.size // channels
     mean = total / max(count, 1)
     std = xp.sqrt(xp.maximum(total_sq / max(count, 1) - mean * mean, 1e-12))
     return [round(float(m), 6) for m in mean], [round(float(s), 6) for s in std]
@@ -113,6 +116,9 @@ def build_transforms(normalization, augment, size, native_size):
     none for False/None), scale to [0, 1], normalize."""
     from ..data import transforms as T
 
+    if len(native_size) == 1:
+        from ..data.signals import signal_transform
+        return signal_transform(normalization, augment, size, native_size)
     steps = []
     if size != native_size:
         steps += [T.ToFloat(), T.Resize(size)]
@@ -211,6 +217,7 @@ class Run:
             "framing": DATASET_FRAMING.get(self.config["dataset"], "resize"),
             "background": "dark",  # all built-in datasets: light objects on black
             "config": self.config,
+            "task": task_of(self.train_set),
             "title": f"{self.config['model']} on {self.config['dataset']}",
         }
 
@@ -238,22 +245,26 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     train_set = _load_split(config, "train", data_dir, download)
     test_set = _load_split(config, "test", data_dir, download)
     images = _images(train_set)
-    channels, height, width = images.shape[1:]
-    size = (config["image_size"],) * 2 if config.get("image_size") else (height, width)
+    channels, *spatial = images.shape[1:]
+    size = (config["image_size"],) * len(spatial) if config.get("image_size") else tuple(spatial)
     if normalization is None:
         mean, std = channel_stats(images)
         normalization = {"mean": mean, "std": std}
-    native = (height, width)
+    native = tuple(spatial)
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
                                                          size, native))
     test_loader = DataLoader(test_set, batch_size=max(256, config["batch_size"]),
                              transform=build_transforms(normalization, False, size, native))
 
-    kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels))
+    kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels),
+                  **task_model_kwargs(config["model"], task_of(train_set), kwargs))
     model = models.create(config["model"], **kwargs)
-    check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
-                     suggest=lambda shape: f"--image-size {shape[1]}")
+    check_model_fits(config["model"], model, (int(channels),) + tuple(size), task_of(train_set),
+                     config["dataset"])
+    if len(size) == 2:  # images: a dry forward names the layer an image size is too small for
+        check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
+                         suggest=lambda shape: f"--image-size {shape[1]}")
     parameters = list(model.parameters())
     if config.get("transfer"):
         from .transfer import apply_transfer

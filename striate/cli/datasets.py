@@ -33,13 +33,15 @@ def _in_data_dir(names, data_dir):
 
 
 def run(args):
-    from ..data.datasets import DEFAULT_DATASET, find_dataset_dir, list_datasets
+    from ..data.datasets import DEFAULT_DATASET, GENERATED, find_dataset_dir, list_datasets
 
-    files = [name for name in list_datasets() if name != DEFAULT_DATASET]
+    files = [name for name in list_datasets() if name != DEFAULT_DATASET and name not in GENERATED]
     places = _in_data_dir(files, args.data_dir) if args.data_dir is not None else {}
     for name in list_datasets():
         if name == DEFAULT_DATASET:
             where = "embedded in striate (4,000 train + 1,000 test MNIST digits), no download"
+        elif name in GENERATED:
+            where = GENERATED[name][2]
         elif name in places:
             where = places[name] or f"not in {args.data_dir}"
         else:

@@ -2,6 +2,8 @@
 PNG of a trained model on a dataset split."""
 from ..train.layout import RunLayout
 from .common import UsageError, add_data_options, output_path, percent, positive_int
+from .segmentation import evaluate_segmentation
+from .tasks import evaluation_task
 
 
 def register(subparsers):
@@ -47,13 +49,13 @@ def _evaluation_loader(checkpoint, args):
     if classes and len(dataset.classes) != len(classes):
         raise UsageError(f"dataset {name!r} has {len(dataset.classes)} classes but the model was "
                          f"trained on {len(classes)} ({meta.get('dataset')})")
-    channels, height, width = meta["input_shape"]
+    channels, *size = meta["input_shape"]
     image_shape = tuple(dataset.gather(xp.arange(1))[0].shape[1:])
     if image_shape[0] != channels:
         raise UsageError(f"dataset {name!r} has {image_shape[0]}-channel images but the model "
                          f"takes {channels} channels")
     transform = build_transforms(meta.get("normalization") or {"mean": [0.0], "std": [1.0]},
-                                 False, (height, width), image_shape[1:])
+                                 False, tuple(size), image_shape[1:])
     return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
 
 
@@ -84,6 +86,8 @@ def run(args):
     model = checkpoint.build_model()
     check_finite_weights(model, checkpoint.path)
     name, dataset, loader = _evaluation_loader(checkpoint, args)
+    if evaluation_task(checkpoint, dataset, name) == "segmentation":
+        return evaluate_segmentation(checkpoint, model, dataset, loader, name, args)
     plot = args.plot or _default_plot(checkpoint, name, args.split)
     metrics = evaluate(model, loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes

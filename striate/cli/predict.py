@@ -1,5 +1,6 @@
 """``striate predict``: classify image files with a trained model."""
 from .common import UsageError, positive_int, probability
+from .segmentation import add_predict_options, predict_segmentation
 
 
 def register(subparsers):
@@ -20,6 +21,7 @@ def register(subparsers):
     parser.add_argument("--mc-dropout", type=positive_int, metavar="N",
                         help="run N passes with dropout on and print each class's mean "
                              "probability ± its standard deviation (models with dropout only)")
+    add_predict_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -40,6 +42,11 @@ def run(args):
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")
     model = checkpoint.build_model()
     check_finite_weights(model, checkpoint.path)
+    if meta.get("task") == "segmentation":
+        return predict_segmentation(args, checkpoint, model)
+    if len(meta["input_shape"]) != 3:
+        raise UsageError(f"{checkpoint.path} holds a model for {len(meta['input_shape']) - 1}-D "
+                         "data; predict reads image files")
     invert = {"auto": "auto" if meta.get("background") == "dark" else False,
               "yes": True, "no": False}[args.invert]
     norm = meta.get("normalization") or {}

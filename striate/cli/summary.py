@@ -8,7 +8,9 @@ def register(subparsers):
         "summary", help="layer-by-layer table of a model: shapes, parameters, mult-adds",
         description="Print a model's summary: each layer's output shape, parameter count, "
                     "mult-adds and receptive field, then the totals.")
-    parser.add_argument("model", metavar="MODEL", help="model name, see `striate models`")
+    parser.add_argument("model", metavar="MODEL",
+                        help="model name (see `striate models`) or a notation string such as "
+                             "28x28-32C3-MP2-64C3-MP2-128N-10")
     parser.add_argument("--input-shape", type=input_shape, metavar="C,H,W",
                         help="input shape without the batch (default: the model's usual input)")
     parser.add_argument("--depth", type=non_negative_int, default=3, metavar="N",
@@ -33,7 +35,10 @@ def run(args):
     model = models.create(args.model, **kwargs)
     if input_shape is None:
         input_shape = model.input_shape  # every zoo model records its intended input
-    check_input_size(model, tuple(input_shape), name=args.model,
-                     suggest=lambda shape: "--input-shape " + ",".join(map(str, shape)))
+    if len(input_shape) == 3:  # images: name the layer an input size is too small for
+        check_input_size(model, tuple(input_shape), name=args.model,
+                         suggest=lambda shape: "--input-shape " + ",".join(map(str, shape)))
+    if hasattr(model, "notation_table"):  # a notation net: its tokens in the notes' terms
+        print(model.notation_table() + "\n")
     print(summary(model, tuple(input_shape), depth=args.depth))
     return 0

@@ -10,6 +10,8 @@ from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
                      positive_int, wrap_parts)
+from .segmentation import print_segmentation_result
+from .tasks import add_task_options, trainer_options
 from .transfer import add_transfer_options, transfer_config
 
 
@@ -73,6 +75,7 @@ def register(subparsers):
                         "--epochs); continue later with --resume")
     add_data_options(p)
     add_transfer_options(p)
+    add_task_options(p)
     distributed.add_options(p)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
@@ -89,7 +92,8 @@ _RESUME_MAY_CHANGE = ("epochs",)
 def _explicit_config(args):
     """The configuration keys the user set on the command line."""
     keys = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "momentum",
-            "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit")
+            "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit",
+            "dice_weight")
     explicit = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     kwargs = model_kwargs(args)
     if kwargs:
@@ -211,11 +215,13 @@ def run(args):
         print(f"{out} has already trained {checkpoint.epoch} of {config['epochs']} epochs; "
               "nothing to do (raise --epochs to train longer)")
         return 0
+    task_options = trainer_options(config, run.train_set, None if checkpoint else run.model)
 
     def make_trainer(out_dir):
         return Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
                        scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out_dir,
-                       meta=run.meta(), progress=progress, plot=plot, distributed=parallel)
+                       meta=run.meta(), progress=progress, plot=plot, distributed=parallel,
+                       **task_options)
 
     if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
             config["epochs"] and config["schedule"] != "none":
@@ -244,6 +250,7 @@ def run(args):
     if "test_acc" in last:
         print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
               f"({seconds:.1f} s)")
+    print_segmentation_result(last)
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {layout.metrics_file}")
     if plot:

@@ -12,7 +12,8 @@ from .. import random as _random
 from ..backend import xp
 from ..functional.arguments import as_array
 
-__all__ = ["Dataset", "TensorDataset", "ImageDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "TensorDataset", "ImageDataset", "LabelledDataset", "Subset",
+           "random_split"]
 
 
 class Dataset:
@@ -88,6 +89,29 @@ class ImageDataset(TensorDataset):
     def __repr__(self):
         return (f"ImageDataset(name={self.name!r}, split={self.split!r}, images={self.images.shape} "
                 f"{self.images.dtype}, classes={len(self.classes)}, source={self.source!r})")
+
+
+class LabelledDataset(TensorDataset):
+    """Inputs (N, ...) with integer targets (N, ...) that index ``classes``: one
+    label per sample (N,) or one per pixel (N, H, W). Carries ``classes``,
+    ``name``, ``split`` and ``source`` like :class:`ImageDataset`; subclasses
+    check the layout of their inputs and targets first."""
+
+    def __init__(self, inputs, targets, classes, name="", split="", source=""):
+        inputs, targets = _as_array(inputs), _as_array(targets)
+        kind = type(self).__name__
+        if not xp.issubdtype(targets.dtype, xp.integer):
+            raise ValueError(f"{kind} {name!r}: targets must be integers, got {targets.dtype}")
+        if targets.size and (targets.min() < 0 or targets.max() >= len(classes)):
+            raise ValueError(f"{kind} {name!r}: targets span {targets.min()}..{targets.max()}, "
+                             f"outside 0..{len(classes) - 1} for {len(classes)} classes")
+        super().__init__(inputs, targets)
+        self.classes = list(classes)
+        self.name, self.split, self.source = name, split, source
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, "
+                f"inputs={self.arrays[0].shape}, classes={len(self.classes)})")
 
 
 class Subset(Dataset):

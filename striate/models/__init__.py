@@ -24,3 +24,5 @@ from .resnet import resnet18, resnet34, resnet50, resnet101, resnet152  # noqa: 
 from .xception import xception  # noqa: F401,E402
 from .densenet import densenet121, densenet169, densenet201  # noqa: F401,E402
 from .unet import unet  # noqa: F401,E402
+from .cnn1d import cnn1d  # noqa: F401,E402
+from .notation import from_notation  # noqa: F401,E402

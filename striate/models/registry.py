@@ -58,7 +58,13 @@ def list_models():
 
 
 def get_model_factory(name):
-    """The factory registered under ``name``; a clear error for unknown names."""
+    """The factory registered under ``name``, or for a notation string such as
+    ``"28x28-32C3-MP2-10"`` a factory of that network (see
+    :mod:`striate.models.notation`); a clear error for unknown names."""
+    from .notation import is_notation, notation_factory
+
+    if is_notation(name):
+        return notation_factory(name)
     try:
         return _MODELS[name]
     except (KeyError, TypeError):

@@ -86,7 +86,8 @@ class UNet(nn.Module):
     def _check_poolable(self, x, level):
         height, width = x.shape[-2:]
         if height % 2 or width % 2 or min(height, width) < 2:
-            shape = "divisible by 16" if self.padded else "of the form 16k + 124 (e.g. 572)"
+            shape = (f"divisible by {2 ** self.depth}" if self.padded
+                     else "of the form 16k + 124 (e.g. 572)")
             raise ValueError(f"UNet: the feature map before pooling level {level + 1} is "
                              f"{height}x{width}, not even; input sizes must be {shape}")
 
@@ -106,6 +107,11 @@ class UNet(nn.Module):
 
 
 @register_model()
-def unet(num_classes=2, in_channels=1, padded=False, width=1.0, batch_norm=False):
-    """U-Net as in the 2015 paper (572x572 -> 388x388); ``padded=True`` keeps the input size."""
-    return UNet(num_classes, in_channels, padded, width, batch_norm)
+def unet(num_classes=2, in_channels=1, padded=False, width=1.0, batch_norm=False, depth=4):
+    """U-Net as in the 2015 paper (572x572 -> 388x388); ``padded=True`` keeps the input size.
+
+    ``depth`` is the number of poolings (4 in the paper); with ``padded=True``
+    the input sides must be divisible by ``2 ** depth``. A CPU-sized form for
+    64x64 scenes: ``unet(num_classes=11, padded=True, width=0.125, depth=3)``.
+    """
+    return UNet(num_classes, in_channels, padded, width, batch_norm, depth)

@@ -5,6 +5,7 @@
         metrics.jsonl                        one JSON line per epoch (see :mod:`.history`)
         learning_curve.png                   loss and accuracy per epoch (see :mod:`.plots`)
         confusion_matrix-DATASET-SPLIT.png   written by ``striate evaluate``
+        class_iou-DATASET-SPLIT.png          the same, for a segmentation model
 
     layout = RunLayout("runs/lenet5-digits")
     layout.metrics_file                      # 'runs/lenet5-digits/metrics.jsonl'
@@ -62,6 +63,10 @@ class RunLayout:
     def confusion_matrix_file(self, dataset, split):
         """Where ``striate evaluate`` draws the confusion matrix of ``dataset``'s ``split``."""
         return os.path.join(self.run_dir, f"confusion_matrix-{dataset}-{split}.png")
+
+    def class_iou_file(self, dataset, split):
+        """Where ``striate evaluate`` draws a segmentation model's IoU per class."""
+        return os.path.join(self.run_dir, f"class_iou-{dataset}-{split}.png")
 
     @property
     def training_outputs(self):

@@ -8,7 +8,7 @@ machine, and safe to call from a library.
 from ..backend import xp
 from .atomic import atomic_path
 
-__all__ = ["plot_learning_curve", "plot_confusion_matrix"]
+__all__ = ["plot_learning_curve", "plot_confusion_matrix", "plot_class_iou"]
 
 
 def _figure(width, height):
@@ -82,5 +82,37 @@ def plot_confusion_matrix(matrix, class_names, path, title=None):
     total = matrix.sum()
     accuracy = xp.trace(matrix) / total if total else float("nan")
     axes.set_title(title or f"confusion matrix (accuracy {100.0 * accuracy:.2f}%)")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_class_iou(iou, class_names, path, title=None, ignore=()):
+    """A bar per class of its IoU (``iou`` (K,), NaN for a class absent from
+    truth and prediction, drawn as an "absent" label), with the mean over the
+    classes not in ``ignore`` as a dashed line."""
+    iou = xp.asarray(iou, dtype=xp.float64)
+    names = [str(n) for n in class_names]
+    figure = _figure(max(6.0, 0.5 * len(names) + 2.0), 4)
+    axes = figure.subplots()
+    present = ~xp.isnan(iou)
+    colors = ["0.6" if k in ignore else "tab:blue" for k in range(len(names))]
+    axes.bar(range(len(names)), xp.where(present, iou, 0.0), color=colors)
+    for k, value in enumerate(iou):
+        axes.text(k, (0.0 if xp.isnan(value) else value) + 0.01,
+                  "absent" if xp.isnan(value) else f"{value:.2f}", ha="center", va="bottom",
+                  fontsize=7)
+    keep = [k for k in range(len(names)) if k not in ignore and present[k]]
+    if keep:
+        mean = float(iou[keep].mean())
+        axes.axhline(mean, color="tab:red", linestyle="--", linewidth=1,
+                     label=f"mean IoU {mean:.3f}" + (" (grey bars left out)" if ignore else ""))
+        axes.legend(loc="lower right")
+    axes.set_xticks(range(len(names)))
+    axes.set_xticklabels(names, rotation=45 if max(map(len, names)) > 2 else 0,
+                         ha="right" if max(map(len, names)) > 2 else "center")
+    axes.set_ylim(0, 1.08)
+    axes.set_ylabel("IoU")
+    axes.set_title(title or "IoU per class")
+    axes.grid(True, axis="y", alpha=0.3)
     figure.tight_layout()
     _save(figure, path)

@@ -89,12 +89,16 @@ class Trainer:
         distributed: a data-parallel hook (:class:`striate.distributed.DataParallel`)
             that all-reduces gradients and metrics; with one, only its main rank
             logs, shows progress and writes files.
+        metrics: the per-epoch metrics class, called as ``metrics(num_classes, topk)``
+            (default :class:`EpochMetrics`, classification); e.g.
+            :class:`~striate.train.segmentation.SegmentationMetrics`. A ``format(record,
+            epochs)`` static method on it replaces the epoch line.
     """
 
     def __init__(self, model, optimizer, train_loader, test_loader=None, *, loss_fn=None,
                  scheduler=None, scheduler_interval="epoch", num_classes=None, topk=5,
                  out_dir=None, meta=None, progress=None, plot=True, log=print,
-                 distributed=None):
+                 distributed=None, metrics=None):
         if scheduler_interval not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', "
                              f"got {scheduler_interval!r}")
@@ -109,6 +113,7 @@ class Trainer:
         self.progress = self.is_main and (sys.stderr.isatty() if progress is None else bool(progress))
         self.plot = plot
         self.log = (log if self.is_main else None) or (lambda line: None)
+        self.metrics_type = metrics or EpochMetrics
         self.epoch = 0  # completed epochs
         self.history = []
         self.layout = RunLayout(out_dir) if out_dir else None
@@ -131,7 +136,7 @@ class Trainer:
     def _metrics_for(self, logits):
         if self.num_classes is None:
             self.num_classes = int(logits.shape[1])
-        return EpochMetrics(self.num_classes, self.topk)
+        return self.metrics_type(self.num_classes, self.topk)
 
     def train_epoch(self, epoch):
         """One pass over ``train_loader``; returns its :class:`EpochMetrics`.
@@ -190,7 +195,7 @@ class Trainer:
     def evaluate(self, loader=None):
         """Loss, accuracies and confusion matrix on ``loader`` (default ``test_loader``)."""
         metrics = evaluate(self.model, self.test_loader if loader is None else loader,
-                           self.loss_fn, self.num_classes, self.topk)
+                           self.loss_fn, self.num_classes, self.topk, self.metrics_type)
         if self.distributed is not None:
             metrics = self.distributed.reduce_metrics(metrics)
         self.num_classes = metrics.num_classes
@@ -245,7 +250,8 @@ class Trainer:
         return self.history
 
     def _format(self, record, epochs):
-        k = min(self.topk, self.num_classes or self.topk)
+        if hasattr(self.metrics_type, "format"):
+            return self.metrics_type.format(record, epochs)
         # One line of at most 100 columns (up to 999 epochs of up to 999 s);
         # the top-k accuracy is in the metrics log and in `striate evaluate`.
         text = (f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}  "
@@ -290,21 +296,22 @@ class Trainer:
         return checkpoint
 
 
-def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5):
-    """:class:`EpochMetrics` of ``model`` on ``loader``, in eval mode and without
-    recording a graph; the model's train/eval mode is restored afterwards.
-    ``num_classes`` defaults to the width of the model's output."""
+def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5, metrics=None):
+    """:class:`EpochMetrics` (or the ``metrics`` class given) of ``model`` on
+    ``loader``, in eval mode and without recording a graph; the model's
+    train/eval mode is restored afterwards. ``num_classes`` defaults to the
+    width of the model's output."""
     loss_fn = loss_fn or _default_loss()
     was_training = getattr(model, "training", False)
     model.eval()
-    metrics = None
+    metrics_type, metrics = metrics or EpochMetrics, None
     try:
         with no_grad():
             for images, targets in loader:
                 logits = model(images)
                 loss = loss_fn(logits, targets)
                 if metrics is None:
-                    metrics = EpochMetrics(num_classes or int(logits.shape[1]), topk)
+                    metrics = metrics_type(num_classes or int(logits.shape[1]), topk)
                 metrics.update(float(loss.data), logits, targets)
     finally:
         model.train(was_training)
