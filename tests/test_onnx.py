@@ -30,6 +30,7 @@ CASES = {
     "googlenet": (SMALL_INPUT, (3, 16, 16)),    # concatenated branches, ceil-mode pools
     "xception": ({**SMALL_INPUT, "middle_blocks": 2}, (3, 16, 16)),   # separable convolutions
     "unet": ({"width": 0.0625}, (1, 188, 188)),  # transposed convolutions, crop + concat
+    "cnn1d": ({"channels": 8}, (1, 40)),          # 1-D convolutions, pooling and batch norm
 }
 for _name in ("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
               "vgg19_bn", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",

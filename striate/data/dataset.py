@@ -98,7 +98,7 @@ class LabelledDataset(TensorDataset):
     check the layout of their inputs and targets first."""
 
     def __init__(self, inputs, targets, classes, name="", split="", source=""):
-        inputs, targets = _as_array(inputs), _as_array(targets)
+        inputs, targets = as_array(inputs), as_array(targets)
         kind = type(self).__name__
         if not xp.issubdtype(targets.dtype, xp.integer):
             raise ValueError(f"{kind} {name!r}: targets must be integers, got {targets.dtype}")

@@ -21,7 +21,8 @@ how well the objects are found, whatever their class.
 """
 from ..autograd import Tensor
 from ..backend import xp
-from .metrics import _as_array, confusion_matrix
+from ..functional.arguments import as_array
+from .metrics import confusion_matrix
 
 __all__ = ["pixel_accuracy", "iou_per_class", "dice_per_class", "mean_iou", "foreground_iou",
            "dice_loss", "segmentation_loss", "SegmentationMetrics"]
@@ -91,7 +92,7 @@ def dice_loss(logits, targets, eps=1.0):
     from ..functional import softmax
 
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
-    targets = _as_array(targets)
+    targets = as_array(targets)
     if logits.ndim < 3 or targets.shape != logits.shape[:1] + logits.shape[2:]:
         raise ValueError(f"dice_loss: expected logits (N, K, H, W) and targets (N, H, W), got "
                          f"{tuple(logits.shape)} and {tuple(targets.shape)}")
@@ -141,13 +142,13 @@ class SegmentationMetrics:
         self.matrix = xp.zeros((self.num_classes, self.num_classes), dtype=xp.int64)
 
     def update(self, loss, logits, targets):
-        logits, targets = _as_array(logits), _as_array(targets)
+        logits, targets = as_array(logits), as_array(targets)
         if logits.ndim < 3 or targets.shape != logits.shape[:1] + logits.shape[2:]:
             raise ValueError(f"SegmentationMetrics: expected logits (N, K, H, W) and targets "
                              f"(N, H, W), got {logits.shape} and {targets.shape}")
         n = targets.shape[0]
         self.count += n
-        self.loss_sum += float(_as_array(loss)) * n
+        self.loss_sum += float(as_array(loss)) * n
         self.matrix += confusion_matrix(logits.argmax(axis=1), targets, self.num_classes)
 
     @property
