@@ -57,40 +57,6 @@ class TensorDataset(Dataset):
         return tuple(a[indices] for a in self.arrays)
 
 
-class ImageDataset(TensorDataset):
-    """Labelled images: ``images`` (N, C, H, W) and int64 ``labels`` (N,).
-
-    Carries what a trainer and a report need: ``classes`` (the name of each
-    label), the dataset ``name``, the ``split`` and ``source`` (where the
-    files were read from).
-    """
-
-    def __init__(self, images, labels, classes, name="", split="", source=""):
-        images, labels = as_array(images), as_array(labels)
-        if images.ndim != 4:
-            raise ValueError(f"ImageDataset: images must be (N, C, H, W), got shape {images.shape}")
-        if labels.ndim != 1 or not xp.issubdtype(labels.dtype, xp.integer):
-            raise ValueError(f"ImageDataset: labels must be a 1-d integer array, got {labels.dtype} {labels.shape}")
-        super().__init__(images, labels.astype(xp.int64, copy=False))
-        self.classes = list(classes)
-        if len(labels) and (labels.min() < 0 or labels.max() >= len(self.classes)):
-            raise ValueError(f"ImageDataset {name!r}: labels span {labels.min()}..{labels.max()}, "
-                             f"outside 0..{len(self.classes) - 1} for {len(self.classes)} classes")
-        self.name, self.split, self.source = name, split, source
-
-    @property
-    def images(self):
-        return self.arrays[0]
-
-    @property
-    def labels(self):
-        return self.arrays[1]
-
-    def __repr__(self):
-        return (f"ImageDataset(name={self.name!r}, split={self.split!r}, images={self.images.shape} "
-                f"{self.images.dtype}, classes={len(self.classes)}, source={self.source!r})")
-
-
 class LabelledDataset(TensorDataset):
     """Inputs (N, ...) with integer targets (N, ...) that index ``classes``: one
     label per sample (N,) or one per pixel (N, H, W). Carries ``classes``,
@@ -112,6 +78,35 @@ class LabelledDataset(TensorDataset):
     def __repr__(self):
         return (f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, "
                 f"inputs={self.arrays[0].shape}, classes={len(self.classes)})")
+
+
+class ImageDataset(LabelledDataset):
+    """Labelled images: ``images`` (N, C, H, W) and int64 ``labels`` (N,).
+
+    Carries what a trainer and a report need: ``classes`` (the name of each
+    label), the dataset ``name``, the ``split`` and ``source`` (where the
+    files were read from).
+    """
+
+    def __init__(self, images, labels, classes, name="", split="", source=""):
+        images, labels = as_array(images), as_array(labels)
+        if images.ndim != 4:
+            raise ValueError(f"ImageDataset: images must be (N, C, H, W), got shape {images.shape}")
+        if labels.ndim != 1 or not xp.issubdtype(labels.dtype, xp.integer):
+            raise ValueError(f"ImageDataset: labels must be a 1-d integer array, got {labels.dtype} {labels.shape}")
+        super().__init__(images, labels.astype(xp.int64, copy=False), classes, name, split, source)
+
+    @property
+    def images(self):
+        return self.arrays[0]
+
+    @property
+    def labels(self):
+        return self.arrays[1]
+
+    def __repr__(self):
+        return (f"ImageDataset(name={self.name!r}, split={self.split!r}, images={self.images.shape} "
+                f"{self.images.dtype}, classes={len(self.classes)}, source={self.source!r})")
 
 
 class Subset(Dataset):
