@@ -15,3 +15,31 @@ def _seeded():
     striate.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+# In CI (.ci/run installs MPI, onnxruntime, Chromium and Playwright) a skip of these
+# modules means a broken install, not a missing extra: the run fails and says so.
+REQUIRED_IN_CI = ("test_distributed.py", "test_onnx.py", "test_playground.py",
+                  "test_playground_browser.py", "test_mnist1d.py")
+_skipped_in_ci = []
+
+
+def _note_skip(report):
+    if os.environ.get("CI") and report.skipped and \
+            os.path.basename(str(report.fspath)) in REQUIRED_IN_CI:
+        _skipped_in_ci.append(f"{report.nodeid}: {report.longrepr}")
+
+
+def pytest_collectreport(report):
+    _note_skip(report)
+
+
+def pytest_runtest_logreport(report):
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped_in_ci:
+        print("\nCI: these tests skipped although .ci/run installs what they need:\n  "
+              + "\n  ".join(_skipped_in_ci))
+        session.exitstatus = 1
