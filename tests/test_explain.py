@@ -378,3 +378,12 @@ def test_help_explains_every_option(capsys, command):
     assert code == 0
     for option in subparser._actions:
         assert option.help, f"{command}: {option.option_strings or option.dest} has no help"
+
+
+def test_grad_cam_layer_is_the_activation_after_the_last_conv():
+    from striate.explain import grad_cam_layer
+
+    assert grad_cam_layer(striate.models.create("lenet5")) == "features.4"   # ReLU after C3
+    bare = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3))
+    assert grad_cam_layer(bare) == "1"                                       # no activation after
+    assert grad_cam_layer(nn.Sequential(nn.Flatten(), nn.Linear(4, 2))) is None

@@ -85,19 +85,6 @@ def _file_images(meta, paths):
     return display, (display - mean) / std, [os.path.basename(p) for p in paths]
 
 
-def _after_activation(model, conv):
-    """The activation right after the layer ``conv`` if there is one (the
-    rectified maps Grad-CAM is defined on), else ``conv`` itself."""
-    from .. import nn
-
-    leaves = [name for name, m in model.named_modules() if name and not list(m.children())]
-    following = leaves[leaves.index(conv) + 1] if conv in leaves[:-1] else None
-    activations = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid)
-    if following and isinstance(model.get_submodule(following), activations):
-        return following
-    return conv
-
-
 def _stem(label):
     return "".join(ch if ch.isalnum() else "_" for ch in os.path.splitext(label)[0]).strip("_")
 
@@ -156,7 +143,7 @@ def run(args):
         plots.save_figure(figure, path)
         written.append(path)
 
-    late = args.layer or _after_activation(model, convs[-1])
+    late = args.layer or explain.grad_cam_layer(model)
     for view in args.what:
         if view == "filters":
             layer = args.layer or convs[0]

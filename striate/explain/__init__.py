@@ -14,9 +14,9 @@ matplotlib only inside its functions.
 """
 from .activations import top_activations
 from .gradients import grad_cam, saliency
-from .layers import conv_layers, feature_maps, filters, find_layer, layer_names
+from .layers import conv_layers, feature_maps, filters, find_layer, grad_cam_layer, layer_names
 from .occlusion import occlusion
 from .uncertainty import mc_dropout
 
 __all__ = ["filters", "feature_maps", "saliency", "grad_cam", "occlusion", "top_activations",
-           "mc_dropout", "find_layer", "layer_names", "conv_layers"]
+           "mc_dropout", "find_layer", "layer_names", "conv_layers", "grad_cam_layer"]

@@ -7,7 +7,8 @@ from ..autograd import Tensor, no_grad
 from ..backend import xp
 from .inputs import as_batch, inspecting
 
-__all__ = ["layer_names", "find_layer", "conv_layers", "filters", "feature_maps"]
+__all__ = ["layer_names", "find_layer", "conv_layers", "grad_cam_layer", "filters",
+           "feature_maps"]
 
 
 def layer_names(model):
@@ -31,6 +32,24 @@ def conv_layers(model):
     return [(name, module) for name, module in model.named_modules()
             if name and isinstance(module, Conv2d)]
 
+
+
+def grad_cam_layer(model):
+    """The layer Grad-CAM looks at by default: the activation right after the
+    last 2-d convolution (the rectified maps the method is defined on), or the
+    convolution itself when no activation layer follows it; None without one."""
+    from ..nn import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+
+    convs = conv_layers(model)
+    if not convs:
+        return None
+    last = convs[-1][0]
+    leaves = [name for name, m in model.named_modules() if name and not list(m.children())]
+    following = leaves[leaves.index(last) + 1] if last in leaves[:-1] else None
+    if following and isinstance(model.get_submodule(following),
+                                (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)):
+        return following
+    return last
 
 def filters(layer_or_model, layer=None, per_filter=True):
     """A conv layer's weights scaled into [-1, 1] for display, shape (O, C, KH, KW).

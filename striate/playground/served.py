@@ -47,9 +47,11 @@ def latest_run(runs_root):
 
 
 def _softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = xp.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    """Class probabilities (N, K) from logits (N, K), through the library's own op."""
+    from ..autograd import Tensor
+    from ..functional import softmax
+
+    return softmax(Tensor(xp.asarray(logits, dtype=xp.float64)), dim=1).data
 
 
 class ServedModel:
@@ -125,8 +127,10 @@ class ServedModel:
 
     def explain(self, frame, target=None):
         """Feature maps of every layer with a spatial output, saliency and
-        Grad-CAM (at the last conv layer) for one framed input (C, H, W)."""
-        from ..explain import feature_maps, grad_cam, saliency
+        Grad-CAM (after the last conv layer) for one framed input (C, H, W)."""
+        from ..explain import feature_maps, grad_cam, grad_cam_layer, saliency
+
+        cam_layer = grad_cam_layer(self.model)
 
         batch = self._normalize(frame)[None]
         with self.lock:
@@ -134,8 +138,8 @@ class ServedModel:
             logits = self._logits(batch)
             target = int(logits[0].argmax()) if target is None else int(target)
             salient = saliency(self.model, batch, target=target)[0]
-            cam = (grad_cam(self.model, batch, self.conv_names[-1], target=target)[0]
-                   if self.conv_names else None)
+            cam = (grad_cam(self.model, batch, cam_layer, target=target)[0]
+                   if cam_layer else None)
         shown = frame.mean(axis=0)
         layers = []
         for name, activation in maps.items():
@@ -154,7 +158,7 @@ class ServedModel:
                 "saliency": pictures.png_data_url(pictures.heat_overlay(shown, salient)),
                 "grad_cam": (pictures.png_data_url(pictures.heat_overlay(shown, cam))
                              if cam is not None else None),
-                "grad_cam_layer": self.conv_names[-1] if self.conv_names else None}
+                "grad_cam_layer": cam_layer}
 
     def filters(self):
         """Each conv layer's filters (input channels averaged), one grid per layer."""
