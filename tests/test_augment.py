@@ -55,7 +55,7 @@ def _scipy_warp(image, inverse, fill):
 
 @pytest.mark.parametrize("fill", [0.0, 0.7])
 def test_random_affine_matches_scipy_resampler(fill):
-    x = images(n=6, c=2, h=11, w=15, seed=3)
+    x = images(n=6, c=2, h=11, w=15, seed=3, dtype=np.float64)
     transform = RandomAffine(degrees=40, translate=(0.2, 0.1), scale=(0.7, 1.3),
                              shear=(-15, 15, -10, 10), fill=fill)
     striate.manual_seed(7)

@@ -25,7 +25,7 @@ from .transforms import Transform, _check_image_dims
 
 __all__ = ["sample_bilinear", "warp_affine", "affine_inverse", "gaussian_smoothing_matrix",
            "RandomAffine", "RandomRotation", "ElasticTransform", "ColorJitter",
-           "RandomErasing"]
+           "RandomDistortion", "RandomErasing"]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -100,27 +100,26 @@ def sample_bilinear(images, x, y, fill=0.0):
     n, c, H, W = images.shape
     work = _work_dtype(images)
     padded = xp.pad(images.astype(work, copy=False), [(0, 0), (0, 0), (1, 1), (1, 1)],
-                    constant_values=fill).reshape(n, c, (H + 2) * (W + 2))
-    x = xp.clip(x, -1.0, W)
-    y = xp.clip(y, -1.0, H)
+                    constant_values=fill).reshape(-1)
+    x = xp.clip(x, -1.0, W).astype(work, copy=False)
+    y = xp.clip(y, -1.0, H).astype(work, copy=False)
     x0, y0 = xp.floor(x), xp.floor(y)
-    wx, wy = (x - x0).astype(work), (y - y0).astype(work)
-    # Indices into the padded image (shifted by the one-pixel border).
-    c0 = x0.astype(xp.int64) + 1
-    r0 = y0.astype(xp.int64) + 1
-    c1 = xp.minimum(c0 + 1, W + 1)
-    r1 = xp.minimum(r0 + 1, H + 1)
-    rows = xp.arange(n)[:, None, None]
-    chans = xp.arange(c)[None, :, None]
-
-    def tap(r, col):
-        flat = (r * (W + 2) + col).reshape(n, 1, -1)
-        return padded[rows, chans, flat].reshape((n, c) + x.shape[1:])
-
-    wx, wy = wx[:, None], wy[:, None]
-    top = tap(r0, c0) * (1 - wx) + tap(r0, c1) * wx
-    bottom = tap(r1, c0) * (1 - wx) + tap(r1, c1) * wx
-    return top * (1 - wy) + bottom * wy
+    wx, wy = (x - x0)[:, None], (y - y0)[:, None]
+    # Flat indices into the padded batch (shifted by the one-pixel border):
+    # image n, channel k, row r, column q is at ((n C + k)(H + 2) + r)(W + 2) + q.
+    c0 = x0.astype(xp.int32) + 1
+    r0 = y0.astype(xp.int32) + 1
+    step_x = (c0 < W + 1)[:, None]  # the right tap, unless already at the padding
+    step_y = (r0 < H + 1)[:, None] * (W + 2)
+    plane = ((xp.arange(n)[:, None] * c + xp.arange(c)[None, :]) * ((H + 2) * (W + 2)))
+    base = plane.reshape(n, c, *([1] * (x.ndim - 1))).astype(xp.intp) + (r0 * (W + 2) + c0)[:, None]
+    # a + w (b - a): exactly a where the weight is 0 (identity, quarter turns).
+    left, right = xp.take(padded, base), xp.take(padded, base + step_x)
+    top = left + wx * (right - left)
+    base += step_y
+    left, right = xp.take(padded, base), xp.take(padded, base + step_x)
+    bottom = left + wx * (right - left)
+    return top + wy * (bottom - top)
 
 
 def affine_inverse(forward):
@@ -145,7 +144,8 @@ def warp_affine(images, inverse, fill=0.0):
     if inverse.shape != (n, 2, 3):
         raise ValueError(f"warp_affine: expected inverse maps ({n}, 2, 3) for images "
                          f"{images.shape}, got {inverse.shape}")
-    ys, xs = xp.mgrid[0:H, 0:W].astype(xp.float64)
+    ys, xs = xp.mgrid[0:H, 0:W].astype(_work_dtype(images))
+    inverse = inverse.astype(xs.dtype)
     sx = (inverse[:, 0, 0, None, None] * xs + inverse[:, 0, 1, None, None] * ys
           + inverse[:, 0, 2, None, None])
     sy = (inverse[:, 1, 0, None, None] * xs + inverse[:, 1, 1, None, None] * ys
@@ -280,19 +280,52 @@ class ElasticTransform(Transform):
         self.fill = _number(fill, "ElasticTransform fill")
 
     def displacement(self, n, height, width):
-        """(N, 2, H, W) displacements (dx, dy) in pixels."""
-        field = _random.generator().uniform(-1.0, 1.0, size=(n, 2, height, width))
-        gh = gaussian_smoothing_matrix(height, self.sigma)
-        gw = gaussian_smoothing_matrix(width, self.sigma)
-        return self.alpha * (gh @ field @ gw.T)
+        """(N, 2, H, W) float32 displacements (dx, dy) in pixels."""
+        field = _random.generator().random((n, 2, height, width), dtype=xp.float32) * 2 - 1
+        gh = gaussian_smoothing_matrix(height, self.sigma).astype(xp.float32)
+        gw = gaussian_smoothing_matrix(width, self.sigma).astype(xp.float32)
+        # Two plain matrix products over the whole batch (rows, then columns),
+        # much faster than N small stacked ones.
+        field = (field.reshape(-1, width) @ gw.T).reshape(n * 2, height, width)
+        field = (gh @ field.transpose(1, 0, 2).reshape(height, -1)).reshape(height, n * 2, width)
+        return self.alpha * field.transpose(1, 0, 2).reshape(n, 2, height, width)
 
     def __call__(self, images):
         _check_image_dims(images, "ElasticTransform", 4)
         n, _, H, W = images.shape
-        d = self.displacement(n, H, W)
-        ys, xs = xp.mgrid[0:H, 0:W].astype(xp.float64)
+        d = self.displacement(n, H, W).astype(_work_dtype(images), copy=False)
+        ys, xs = xp.mgrid[0:H, 0:W].astype(d.dtype)
         out = sample_bilinear(images, xs + d[:, 0], ys + d[:, 1], self.fill)
         return _like_input(out, images)
+
+
+class RandomDistortion(Transform):
+    """``affine`` (a :class:`RandomAffine`) then ``elastic`` (an
+    :class:`ElasticTransform`) in one resampling: output pixel p reads the
+    input at A^-1(p + d(p)), the composition of the two warps, so the image is
+    interpolated (and blurred) once instead of twice, at about half the cost."""
+
+    def __init__(self, affine, elastic):
+        if not isinstance(affine, RandomAffine) or not isinstance(elastic, ElasticTransform):
+            raise TypeError(f"RandomDistortion: expected a RandomAffine and an ElasticTransform, "
+                            f"got {type(affine).__name__} and {type(elastic).__name__}")
+        if affine.fill != elastic.fill:
+            raise ValueError(f"RandomDistortion: the affine fill {affine.fill} and the elastic "
+                             f"fill {elastic.fill} differ")
+        self.affine, self.elastic = affine, elastic
+
+    def __call__(self, images):
+        _check_image_dims(images, "RandomDistortion", 4)
+        n, _, H, W = images.shape
+        work = _work_dtype(images)
+        inverse = affine_inverse(self.affine.sample(n, H, W)).astype(work)
+        d = self.elastic.displacement(n, H, W).astype(work, copy=False)
+        ys, xs = xp.mgrid[0:H, 0:W].astype(work)
+        px, py = xs + d[:, 0], ys + d[:, 1]
+        m = inverse[:, :, :, None, None]
+        sx = m[:, 0, 0] * px + m[:, 0, 1] * py + m[:, 0, 2]
+        sy = m[:, 1, 0] * px + m[:, 1, 1] * py + m[:, 1, 2]
+        return _like_input(sample_bilinear(images, sx, sy, self.affine.fill), images)
 
 
 # --------------------------------------------------------------------------- colour

@@ -138,14 +138,17 @@ def build_augmentation(spec, channels, size):
         if 2 * v("shift") >= min(size):
             _fail(spec, f"shift={v('shift')} is too large for {size[0]}x{size[1]} images")
         before.append(T.RandomCrop(tuple(size), padding=v("shift")))
+    warps = []
     if any(name in values for name in ("rotate", "translate", "scale", "shear")):
-        before.append(A.RandomAffine(
+        warps.append(A.RandomAffine(
             degrees=v("rotate", 0.0),
             translate=(v("translate"),) * 2 if "translate" in values else None,
             scale=(1 - v("scale"), 1 + v("scale")) if "scale" in values else None,
             shear=(-v("shear"), v("shear"), -v("shear"), v("shear")) if "shear" in values else None))
     if "elastic" in values:
-        before.append(A.ElasticTransform(alpha=v("elastic"), sigma=v("sigma", 4.0)))
+        warps.append(A.ElasticTransform(alpha=v("elastic"), sigma=v("sigma", 4.0)))
+    if warps:  # affine and elastic together: one resampling
+        before.append(A.RandomDistortion(*warps) if len(warps) == 2 else warps[0])
     colour = {name: v(name, 0.0) for name in ("brightness", "contrast", "saturation", "hue")}
     if any(colour.values()):
         before.append(A.ColorJitter(**colour))
