@@ -369,6 +369,30 @@ def test_augment_presets_still_work(capsys, tmp_path):
                          "--out", tmp_path / "run", "--no-progress")
     assert code == 0, err
     assert "augment shift" in out
+    # Test-time flip averaging only when asked for.
+    code, plain, err = run(capsys, "evaluate", tmp_path / "run", "--plot", tmp_path / "cm.png")
+    assert code == 0 and "flip-averaged" not in plain
+    code, flipped, err = run(capsys, "evaluate", tmp_path / "run", "--tta", "flip", "--plot",
+                             tmp_path / "cm.png")
+    assert code == 0, err
+    assert "flip-averaged" in flipped
+
+
+def test_flip_averaging_is_the_mean_of_the_two_softmaxes():
+    from scipy.special import softmax
+
+    from striate.train.tta import with_tta
+
+    model = striate.models.create("lenet5")
+    model.eval()
+    x = images(n=5, h=28, w=28)
+    with striate.no_grad():
+        averaged = with_tta(model, "flip")(striate.Tensor(x)).data
+        plain = model(striate.Tensor(x)).data
+        mirrored = model(striate.Tensor(np.ascontiguousarray(x[..., ::-1]))).data
+    expected = np.log((softmax(plain, axis=1) + softmax(mirrored, axis=1)) / 2)
+    np.testing.assert_allclose(averaged, expected, rtol=1e-5, atol=1e-6)
+    assert with_tta(model, None) is model
 
 
 # --------------------------------------------------------------------------- striate augment
