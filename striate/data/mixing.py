@@ -137,6 +137,12 @@ class MixingLoader:
             raise AttributeError(name)
         return getattr(self.loader, name)
 
+    def make_batch(self, indices, rows=None):
+        # A data-parallel rank builds its share of a batch through this; the
+        # pairs of a mix would then cross ranks, which is not implemented.
+        raise NotImplementedError("mixup and cutmix are not available with data-parallel "
+                                  "training (mpiexec) yet; train without them")
+
     def __iter__(self):
         for images, labels, *rest in self.loader:
             mixed, targets = self.mix(images.data, labels.data)
