@@ -52,9 +52,9 @@ def register(subparsers):
     p.add_argument("--n", type=positive_int, default=16, metavar="N",
                    help="number of augmented copies (default 16)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--digit", type=int, choices=range(10), default=4, metavar="D",
+    p.add_argument("--digit", type=int, choices=range(10), default=2, metavar="D",
                    help="which digit (0-9) to take from the embedded set without IMAGE "
-                        "(default 4)")
+                        "(default 2)")
     p.add_argument("--out", type=output_path, default="augment.png", metavar="PNG",
                    help="where to write the grid (default augment.png)")
     p.set_defaults(handler=run)
