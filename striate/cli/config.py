@@ -16,7 +16,7 @@ from .tasks import check_model_fits, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
            "DATASET_FRAMING", "default_out_dir", "channel_stats", "spread_indices",
-           "augmentation", "build_transforms", "prepare_run", "Run"]
+           "augmentation", "build_transforms", "mixing_loader", "prepare_run", "Run"]
 
 #: The defaults of ``striate train``: LeNet-5 on the embedded digits, chosen to
 #: pass 97% test accuracy in a few minutes on a 2-core CPU (measure it with
@@ -102,35 +102,46 @@ def _images(dataset):
 
 
 def augmentation(config):
-    """The augmentation ``config`` asks for: its dataset's (see
-    :data:`DATASET_AUGMENTATION`, shifts for unknown ones) when ``augment`` is
-    True, none when False."""
+    """The augmentation spec ``config`` asks for (see
+    :mod:`striate.data.augment_spec`): its dataset's preset (see
+    :data:`DATASET_AUGMENTATION`, shifts for unknown ones) when ``augment``
+    is True, none when False, else the spec string itself."""
     if not config["augment"]:
         return None
+    if isinstance(config["augment"], str):
+        return config["augment"]
     return DATASET_AUGMENTATION.get(config["dataset"], "shift")
 
 
-def build_transforms(normalization, augment, size, native_size):
+def build_transforms(normalization, augment, size, native_size, channels=1):
     """The batch transform: resize to ``size`` if it differs from the data's
-    ``native_size``, then the ``augment`` one of :data:`AUGMENTATIONS` (or
-    none for False/None), scale to [0, 1], normalize."""
+    ``native_size``, scale to [0, 1], the ``augment`` spec (a string such as
+    ``"shift"`` or ``"rotate=15,elastic"``, or none for False/None; batch
+    mixing is :func:`mixing_loader`'s), normalize, then erasing if asked."""
     from ..data import transforms as T
+    from ..data.augment_spec import build_augmentation
 
     if len(native_size) == 1:
         from ..data.signals import signal_transform
         return signal_transform(normalization, augment, size, native_size)
-    steps = []
+    steps = [T.ToFloat()]
     if size != native_size:
-        steps += [T.ToFloat(), T.Resize(size)]
-    if augment == "shift":
-        # Shifts of up to 2 pixels (1/14 of a 28-pixel side): the classic MNIST augmentation.
-        steps.append(T.RandomCrop(size, padding=max(1, round(size[0] / 14))))
-    elif augment == "flip":
-        steps.append(T.RandomHorizontalFlip())
-    elif augment:
-        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
-    steps += [T.ToFloat(), T.Normalize(normalization["mean"], normalization["std"])]
+        steps.append(T.Resize(size))
+    plan = build_augmentation(augment, channels, size) if augment else None
+    steps += plan.before_normalize if plan else []
+    steps.append(T.Normalize(normalization["mean"], normalization["std"]))
+    steps += plan.after_normalize if plan else []
     return T.Compose(steps)
+
+
+def mixing_loader(loader, augment, num_classes):
+    """``loader`` wrapped to mix its batches when the ``augment`` spec asks
+    for mixup or cutmix; ``loader`` itself otherwise."""
+    from ..data.augment_spec import build_mix
+    from ..data.mixing import MixingLoader
+
+    mix = build_mix(augment, num_classes) if augment else None
+    return MixingLoader(loader, mix) if mix is not None else loader
 
 
 def build_optimizer(config, parameters):
@@ -253,7 +264,8 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     native = tuple(spatial)
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
-                                                         size, native))
+                                                         size, native, int(channels)))
+    train_loader = mixing_loader(train_loader, augmentation(config), len(train_set.classes))
     test_loader = DataLoader(test_set, batch_size=max(256, config["batch_size"]),
                              transform=build_transforms(normalization, False, size, native))
 

@@ -24,6 +24,10 @@ def register(subparsers):
     parser.add_argument("--plot", type=output_path, metavar="PNG",
                         help="where to write the confusion matrix (default: "
                              "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
+    parser.add_argument("--tta", choices=("flip",),
+                        help="test-time augmentation: 'flip' averages the predicted "
+                             "probabilities of each image and its mirror (for clothes and "
+                             "photos, not digits); default: none")
     add_data_options(parser)
     parser.set_defaults(handler=run)
 
@@ -76,6 +80,7 @@ def run(args):
     from ..train.metrics import per_class_accuracy
     from ..train.plots import plot_confusion_matrix
     from ..train.trainer import evaluate
+    from ..train.tta import with_tta
     from .checks import check_finite_weights, check_output_file, require
 
     require("evaluate", "safetensors")
@@ -89,11 +94,11 @@ def run(args):
     if evaluation_task(checkpoint, dataset, name) == "segmentation":
         return evaluate_segmentation(checkpoint, model, dataset, loader, name, args)
     plot = args.plot or _default_plot(checkpoint, name, args.split)
-    metrics = evaluate(model, loader, num_classes=len(dataset.classes))
+    metrics = evaluate(with_tta(model, args.tta), loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
     print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
-          f"{metrics.count:,} images")
+          f"{metrics.count:,} images{', flip-averaged' if args.tta else ''}")
     print(f"accuracy {percent(metrics.accuracy)}  top-{metrics.k} "
           f"{percent(metrics.topk_accuracy)}  loss {metrics.loss:.4f}")
     print("per-class accuracy:")

@@ -1,6 +1,5 @@
 """``striate train``: train a model, evaluating after every epoch; ``--resume``
 continues a stopped run exactly where it stopped."""
-import argparse
 import os
 import sys
 import time
@@ -10,6 +9,7 @@ from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
                      positive_int, wrap_parts)
+from .augment import add_augment_options
 from .segmentation import print_segmentation_result
 from .tasks import add_task_options, trainer_options
 from .transfer import add_transfer_options, transfer_config
@@ -52,10 +52,8 @@ def register(subparsers):
                         f"(default {d['warmup']})")
     p.add_argument("--seed", type=int, metavar="N",
                    help=f"random seed: initialization, shuffling, augmentation (default {d['seed']})")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="data augmentation that keeps the label: random shifts of up to 2 "
-                        "pixels for digits, random horizontal flips for Fashion-MNIST "
-                        "(default on)")
+    add_augment_options(p, "random shifts of up to 2 pixels for digits, horizontal flips "
+                           "for Fashion-MNIST")
     p.add_argument("--image-size", type=positive_int, metavar="S",
                    help="resize images to SxS (default: the dataset's size)")
     p.add_argument("--limit", type=positive_int, metavar="N",

@@ -260,3 +260,14 @@ class RandomHorizontalFlip(Transform):
         flip = _random.generator().random(images.shape[0]) < self.p
         flip = flip.reshape((-1,) + (1,) * (images.ndim - 1))
         return xp.where(flip, images[..., ::-1], images)
+
+
+# The augmentations (affine, elastic, colour, erasing) and the batch mixes
+# live in their own modules; they are transforms too, so they are importable
+# from here. Imported last: they build on Transform above.
+from .augment import (ColorJitter, ElasticTransform, RandomAffine, RandomDistortion,  # noqa: E402
+                      RandomErasing, RandomRotation)
+from .mixing import CutMix, Mixup  # noqa: E402
+
+__all__ += ["RandomAffine", "RandomRotation", "ElasticTransform", "RandomDistortion",
+            "ColorJitter", "RandomErasing", "Mixup", "CutMix"]

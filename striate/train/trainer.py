@@ -29,6 +29,7 @@ import time
 
 from ..autograd import no_grad
 from ..backend import xp
+from ..data.mixing import class_indices
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import MetricsLog
 from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
@@ -177,7 +178,9 @@ class Trainer:
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
             metrics = metrics or self._metrics_for(logits)
-            metrics.update(value, logits, targets)
+            # Mixed batches (Mixup, CutMix) carry class probabilities; accuracy
+            # counts their most probable class.
+            metrics.update(value, logits, class_indices(targets))
             if bar is not self.train_loader:
                 bar.set_postfix_str(f"loss {metrics.loss:.4f} acc {100 * metrics.accuracy:.2f}%",
                                     refresh=False)
