@@ -101,23 +101,24 @@ def sample_bilinear(images, x, y, fill=0.0):
     work = _work_dtype(images)
     padded = xp.pad(images.astype(work, copy=False), [(0, 0), (0, 0), (1, 1), (1, 1)],
                     constant_values=fill).reshape(-1)
+    # W + 3 more fill values at the end, so that the right and lower taps of
+    # the last padded pixel are valid indices too (their weight is 0 there).
+    padded = xp.concatenate([padded, xp.full(W + 3, fill, dtype=work)])
     x = xp.clip(x, -1.0, W).astype(work, copy=False)
     y = xp.clip(y, -1.0, H).astype(work, copy=False)
     x0, y0 = xp.floor(x), xp.floor(y)
     wx, wy = (x - x0)[:, None], (y - y0)[:, None]
-    # Flat indices into the padded batch (shifted by the one-pixel border):
-    # image n, channel k, row r, column q is at ((n C + k)(H + 2) + r)(W + 2) + q.
-    c0 = x0.astype(xp.int32) + 1
-    r0 = y0.astype(xp.int32) + 1
-    step_x = (c0 < W + 1)[:, None]  # the right tap, unless already at the padding
-    step_y = (r0 < H + 1)[:, None] * (W + 2)
-    plane = ((xp.arange(n)[:, None] * c + xp.arange(c)[None, :]) * ((H + 2) * (W + 2)))
-    base = plane.reshape(n, c, *([1] * (x.ndim - 1))).astype(xp.intp) + (r0 * (W + 2) + c0)[:, None]
+    # Flat index of the upper-left tap in the padded batch (shifted by the
+    # border): image i, channel k, row r, column q is at ((i C + k)(H + 2) + r)(W + 2) + q.
+    # A tap past the last column reads the next row's left border, which is fill.
+    plane = (xp.arange(n * c, dtype=xp.int64) * ((H + 2) * (W + 2))).reshape(
+        (n, c) + (1,) * (x.ndim - 1))
+    base = plane + ((y0.astype(xp.int64) + 1) * (W + 2) + x0.astype(xp.int64) + 1)[:, None]
     # a + w (b - a): exactly a where the weight is 0 (identity, quarter turns).
-    left, right = xp.take(padded, base), xp.take(padded, base + step_x)
+    left, right = xp.take(padded, base), xp.take(padded, base + 1)
     top = left + wx * (right - left)
-    base += step_y
-    left, right = xp.take(padded, base), xp.take(padded, base + step_x)
+    base += W + 2
+    left, right = xp.take(padded, base), xp.take(padded, base + 1)
     bottom = left + wx * (right - left)
     return top + wy * (bottom - top)
 
