@@ -194,20 +194,25 @@ def check_spatial_input(x, n, op):
     return x.ndim == n + 1
 
 
-def check_axis_size(x, axis, expected, what, op, by="the layer"):
+def check_axis_size(x, axis, expected, what, op, by="the layer", weight=None, groups=None):
     """Raise unless ``x.shape[axis] == expected``; ``what`` names the axis
-    (``"channels"``) and ``by`` what expects that size (a weight, a layer)."""
+    (``"channels"``) and ``by`` what expects that size, or ``weight`` (with
+    its ``groups``) when a weight does. The message is built only on failure:
+    ops call this on every forward."""
     actual = x.shape[axis]
     if actual != expected:
+        if weight is not None:
+            by = f"the weight of shape {tuple(weight.shape)}" + (
+                f" with groups={groups}" if groups is not None else "")
         raise ValueError(f"{op}: input of shape {tuple(x.shape)} has {actual} {what}, but {by} "
                          f"expects {expected}")
 
 
-def check_features(x, in_features, op, by="the layer"):
+def check_features(x, in_features, op, by="the layer", weight=None):
     """A fully connected input (*, IN) must end in ``in_features`` features."""
     if x.ndim == 0:
         raise ValueError(f"{op}: expected an input of shape (*, {in_features}), got a scalar")
-    check_axis_size(x, -1, in_features, "features in its last dim", op, by)
+    check_axis_size(x, -1, in_features, "features in its last dim", op, by, weight=weight)
 
 
 def check_trailing_shape(x, shape, op):
@@ -218,11 +223,12 @@ def check_trailing_shape(x, shape, op):
                          f"dims of the input: expected {expected}, got shape {tuple(x.shape)}")
 
 
-def check_groups(groups, in_channels, out_channels, op, shapes=""):
-    """``groups`` as a positive int that divides both channel counts; ``shapes``
-    is appended to the message (the input's and weight's, say)."""
+def check_groups(groups, in_channels, out_channels, op, x=None, weight=None):
+    """``groups`` as a positive int that divides both channel counts; the
+    message quotes the shapes of ``x`` and ``weight`` when given."""
     groups = positive_int(groups, "groups", op)
     if in_channels % groups or out_channels % groups:
+        shapes = "" if x is None else f"; input {tuple(x.shape)}, weight {tuple(weight.shape)}"
         raise ValueError(f"{op}: groups={groups} must divide both the input channels "
                          f"({in_channels}) and the output channels ({out_channels}){shapes}")
     return groups

@@ -298,10 +298,8 @@ def _conv(nd, op, input, weight, bias, stride, padding, dilation, groups):
     x, w, b, inputs = _tensors(op, input, weight, bias)
     unbatched = check_spatial_input(x, nd, op)
     _check_weight(op, nd, x, w, b, w.shape[0], "(out, in/groups, *kernel)")
-    shapes = f"; input {tuple(x.shape)}, weight {tuple(w.shape)}"
-    groups = check_groups(groups, x.shape[-nd - 1], w.shape[0], op, shapes)
-    check_axis_size(x, -nd - 1, w.shape[1] * groups, "channels", op,
-                    by=f"the weight of shape {tuple(w.shape)} with groups={groups}")
+    groups = check_groups(groups, x.shape[-nd - 1], w.shape[0], op, x, w)
+    check_axis_size(x, -nd - 1, w.shape[1] * groups, "channels", op, weight=w, groups=groups)
     stride = positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
     kernel = tuple(w.shape[2:])
@@ -316,10 +314,8 @@ def _conv_transpose(nd, op, input, weight, bias, stride, padding, output_padding
     groups = positive_int(groups, "groups", op)
     out_channels = w.shape[1] * groups if w.ndim == nd + 2 else None
     _check_weight(op, nd, x, w, b, out_channels, "(in, out/groups, *kernel)")
-    check_groups(groups, w.shape[0], out_channels, op,
-                 f"; input {tuple(x.shape)}, weight {tuple(w.shape)}")
-    check_axis_size(x, -nd - 1, w.shape[0], "channels", op,
-                    by=f"the weight of shape {tuple(w.shape)}")
+    check_groups(groups, w.shape[0], out_channels, op, x, w)
+    check_axis_size(x, -nd - 1, w.shape[0], "channels", op, weight=w)
     stride = positive_tuple(stride, nd, "stride", op)
     dilation = positive_tuple(dilation, nd, "dilation", op)
     padding = nonnegative_tuple(padding, nd, "padding", op)

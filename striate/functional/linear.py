@@ -42,7 +42,7 @@ def linear(input, weight, bias=None):
     if w.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
                          f"got shape {tuple(w.shape)}")
-    check_features(x, w.shape[1], "linear", by=f"weight of shape {tuple(w.shape)}")
+    check_features(x, w.shape[1], "linear", weight=w)
     if bias is None:
         return Linear()(x, w)
     b = as_tensor(bias, op="linear")
