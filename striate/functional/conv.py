@@ -10,12 +10,20 @@ Symbols (see ``windows.py`` for the index arithmetic)::
 Forward is im2col + GEMM: the padded input, viewed as windows
 ``(N, C, KH, KW, OH, OW)`` without copying, is copied once into columns
 ``(G, Cg*K, N*L)``, and each group's weight ``(Og, Cg*K)`` multiplies them in a
-single GEMM over all N*L positions; the ``(O, N, L)`` result is transposed to
-NCHW. One large GEMM rather than N per-sample ones, because every BLAS call
-synchronizes its threads and a batched matmul makes N of them; the two
-layouts are timed against each other and PyTorch in ``benchmarks/ops.py``.
-The columns live in a recycled workspace (``windows.workspace``), because a
-fresh allocation of that size pays a page fault on every first touch.
+single GEMM over all N*L positions. One large GEMM rather than N per-sample
+ones, because every BLAS call synchronizes its threads and a batched matmul
+makes N of them. The columns live in a recycled workspace
+(``windows.workspace``), because a fresh allocation of that size pays a page
+fault on every first touch.
+
+The GEMM's ``(O, N, L)`` result is returned as it lies, *channel-major*: an
+(N, O, OH, OW) array whose memory is ordered (O, N, OH, OW) (a transposed
+view, no copy). Element-wise ops (bias, batch norm, ReLU, residual adds) keep
+that layout, and the next convolution wants exactly it: its columns are
+channel-major, and the output gradient it receives in backward is already the
+``(O, N*L)`` matrix its GEMMs take. So no transposing copy is made between
+convolutions, in forward or backward. Indexing, shapes and values are those
+of any (N, C, H, W) array; only ``strides`` tell the difference.
 
 Backward, as the lecture notes derive it:
 
@@ -42,7 +50,9 @@ from ..backend import xp
 from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
                         check_output_padding, check_spatial_input, check_window_fits,
                         nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
-from .windows import col2im, crop, im2col, output_shape, pad_scratch, release, workspace
+from . import winograd
+from .windows import (col2im, copy_split, crop, im2col, output_shape, pad_scratch, release,
+                      strip_col2im, strip_length, strip_outputs, strips, strips_apply, workspace)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolve2d"]
@@ -51,43 +61,135 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 # --------------------------------------------------------------------------- the two kernels
 
 
-def correlate(padded, w, stride, dilation, groups, out_spatial):
-    """Cross-correlate ``padded`` (N, C, *S) with ``w`` (O, Cg, *K).
+def pad_and_correlate(x, pads, w, stride, dilation, groups):
+    """Pad ``x`` (N, C, *S) by the (before, after) ``pads`` and cross-correlate
+    it with ``w`` (O, Cg, *K).
 
-    Returns the output (N, O, *out_spatial) and the columns (G, Cg*K, N*L)
-    that the weight gradient needs.
+    Returns the output (N, O, *out), channel-major, and a :class:`Saved`
+    record of what the weight gradient needs.
     """
-    cols = columns(padded, w.shape[2:], stride, dilation, groups, out_spatial)
-    return apply_weight(w, cols, padded.shape[0], out_spatial), cols
+    nd = len(pads)
+    spatial = tuple(s + b + a for s, (b, a) in zip(x.shape[2:], pads))
+    out_spatial = output_shape(spatial, w.shape[2:], stride, ((0, 0),) * nd, dilation)
+    if winograd.enabled and winograd.applies(w.shape[2:], stride, dilation, groups):
+        extra = winograd.even_padding(out_spatial)  # whole 2x2 output blocks
+        padded = padded_scratch(x, tuple((b, a + e) for (b, a), e in zip(pads, extra)))
+        out, tiles = winograd.correlate(padded, w)
+        if any(extra):
+            out = compact(out[:, :, :out_spatial[0], :out_spatial[1]])
+        saved = Saved("winograd", tiles)
+    else:
+        padded = padded_scratch(x, pads)
+        out, saved = correlate(padded, w, stride, dilation, groups, out_spatial)
+    release_padded(padded, x)
+    return out, saved
+
+
+class Saved:
+    """What a convolution's weight gradient needs from its forward pass: the
+    ``route`` it took and its ``buffer`` (a workspace array): im2col's
+    ``"columns"`` or ``"strips"`` (G, Cg*K, positions), or Winograd's tiles.
+    For strips, ``padded_spatial`` maps output positions to flat ones."""
+
+    def __init__(self, route, buffer, padded_spatial=None):
+        self.route, self.buffer, self.padded_spatial = route, buffer, padded_spatial
+
+    def positions(self, grad, groups):
+        """The output gradient (N, O, *out) as the (G, Og, positions) matrix
+        that pairs with the columns (made once per backward pass)."""
+        if self.route == "columns":
+            return channels_first(grad, groups)
+        if getattr(self, "grad", None) is not grad:
+            n, o = grad.shape[:2]
+            length = strip_length(self.padded_spatial, grad.shape[2:])
+            flat = xp.zeros((o, n, length), dtype=grad.dtype)  # junk positions: no gradient
+            strip_outputs(flat, self.padded_spatial, grad.shape[2:])[...] = grad.swapaxes(0, 1)
+            self.grad, self.flat_grad = grad, flat.reshape(groups, o // groups, -1)
+        return self.flat_grad
+
+    def weight_gradient(self, grad, groups, weight_shape):
+        if self.route == "winograd":
+            return winograd.weight_gradient(winograd.pad_to_even(grad), self.buffer, weight_shape)
+        return weight_gradient(self.positions(grad, groups), self.buffer, weight_shape)
+
+    def input_gradient(self, grad, w, groups, padded_shape, dilation):
+        """The adjoint of the strips route: ``w^T @ grad`` as strip columns,
+        added back with :func:`strip_col2im` -> (N, C, *padded_shape[2:])."""
+        o, cg = w.shape[:2]
+        kernel = w.shape[2:]
+        w_t = w.reshape(groups, o // groups, cg * prod(kernel)).transpose(0, 2, 1)
+        cols = xp.matmul(w_t, self.positions(grad, groups))  # (G, Cg*K, N*Q)
+        cols = cols.reshape((groups * cg,) + tuple(kernel) + (grad.shape[0], -1))
+        return strip_col2im(cols, padded_shape, kernel, dilation)
+
+    def release(self):
+        release(self.buffer)
+        self.buffer = None
+
+
+def correlate(padded, w, stride, dilation, groups, out_spatial):
+    """Cross-correlate ``padded`` (N, C, *S) with ``w`` (O, Cg, *K): im2col
+    (by strips where they apply, see ``windows.py``), then one GEMM per group.
+
+    Returns the output (N, O, *out_spatial), channel-major, and the
+    :class:`Saved` columns.
+    """
+    n, o = padded.shape[0], w.shape[0]
+    if strips_apply(padded, stride, out_spatial):
+        windows = strips(padded, w.shape[2:], dilation, out_spatial)  # (N, C, *K, Q)
+        cols = copy_columns(windows, len(out_spatial), groups)
+        flat = gemm(w, cols).reshape(o, n, -1)                         # (O, N, Q)
+        out = compact(strip_outputs(flat, padded.shape[2:], out_spatial)).swapaxes(0, 1)
+        return out, Saved("strips", cols, padded.shape[2:])
+    windows = im2col(padded, w.shape[2:], stride, dilation, out_spatial)  # (N, C, *K, *out)
+    cols = copy_columns(windows, len(out_spatial), groups)
+    out = gemm(w, cols).reshape((o, n) + tuple(out_spatial)).swapaxes(0, 1)
+    return out, Saved("columns", cols)
 
 
 def columns(padded, kernel, stride, dilation, groups, out_spatial):
     """im2col, copied into GEMM layout: (N, C, *S) -> (G, Cg*K, N*L).
 
     The result is a recycled workspace buffer: ``release`` it when done."""
-    n, c = padded.shape[:2]
-    nd = len(kernel)
-    windows = im2col(padded, kernel, stride, dilation, out_spatial)   # (N, C, *K, *out), a view
-    cols = workspace((groups, c // groups * prod(kernel), n * prod(out_spatial)), padded.dtype)
-    # (C, *K, N, *out) is the same memory as (G, Cg*K, N*L)
-    order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
-    xp.copyto(cols.reshape(tuple(windows.shape[i] for i in order)), windows.transpose(order))
+    return copy_columns(im2col(padded, kernel, stride, dilation, out_spatial), len(kernel), groups)
+
+
+def copy_columns(windows, nd, groups):
+    """Copy a window view (N, C, *K, *positions) of ``nd`` kernel dimensions
+    into a workspace buffer (G, Cg*K, N*positions), the same memory as
+    (C, *K, N, *positions)."""
+    n, c = windows.shape[:2]
+    kernel, positions = windows.shape[2:2 + nd], windows.shape[2 + nd:]
+    cols = workspace((groups, c // groups * prod(kernel), n * prod(positions)), windows.dtype)
+    order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, windows.ndim))
+    copy_split(cols.reshape(tuple(windows.shape[i] for i in order)), windows.transpose(order))
     return cols
 
 
-def apply_weight(w, cols, n, out_spatial):
-    """One GEMM per group: (G, Og, Cg*K) @ (G, Cg*K, N*L), returned as (N, O, *out)."""
+def gemm(w, cols):
+    """One GEMM per group: (G, Og, Cg*K) @ (G, Cg*K, P) -> (G, Og, P)."""
     groups = cols.shape[0]
-    out = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)   # (G, Og, N*L)
-    out = out.reshape(w.shape[0], n, -1).transpose(1, 0, 2)
-    return xp.ascontiguousarray(out).reshape((n, w.shape[0]) + tuple(out_spatial))
+    return xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
+
+
+def apply_weight(w, cols, n, out_spatial):
+    """:func:`gemm`, returned as (N, O, *out), channel-major."""
+    # (O, N, *out) memory seen as (N, O, *out): no copy
+    return gemm(w, cols).reshape((w.shape[0], n) + tuple(out_spatial)).swapaxes(0, 1)
 
 
 def channels_first(grad, groups):
-    """(N, O, *out) -> (G, Og, N*L), the layout of the columns' positions."""
+    """(N, O, *out) -> (G, Og, N*L), the layout of the columns' positions:
+    free for a channel-major ``grad``, one transposing copy otherwise."""
     n, o = grad.shape[:2]
-    moved = xp.ascontiguousarray(grad.reshape(n, o, -1).transpose(1, 0, 2))
+    moved = xp.ascontiguousarray(grad.swapaxes(0, 1)).reshape(o, n, -1)
     return moved.reshape(groups, o // groups, -1)
+
+
+def compact(x):
+    """A copy of a view (a crop, say) in the same memory order as ``x``, with
+    no gaps: channel-major stays channel-major."""
+    return xp.array(x, order="K", copy=True)
 
 
 def padded_scratch(x, pads):
@@ -130,28 +232,26 @@ def correlate_flipped(grad, w, dilation, groups, pads):
     o, cg = w.shape[:2]
     full = tuple((d * (k - 1) - before, d * (k - 1) - after)
                  for k, d, (before, after) in zip(kernel, dilation, pads))
-    padded = padded_scratch(grad, full)
-    in_spatial = tuple(s - d * (k - 1) for s, k, d in zip(padded.shape[2:], kernel, dilation))
     # (O, Cg, *K) -> (G, Og, Cg, *K) -> flip space -> (G, Cg, Og, *K) -> (G*Cg, Og, *K)
     spatial = tuple(range(3, 3 + len(kernel)))
     flipped = xp.flip(w.reshape((groups, o // groups, cg) + kernel), axis=spatial)
     swapped = flipped.swapaxes(1, 2).reshape((groups * cg, o // groups) + kernel)
-    out, cols = correlate(padded, swapped, (1,) * len(kernel), dilation, groups, in_spatial)
-    release(cols)
-    release_padded(padded, grad)
+    out, saved = pad_and_correlate(grad, full, swapped, (1,) * len(kernel), dilation, groups)
+    saved.release()
     return out
 
 
-def weight_gradient(grad, cols, groups, weight_shape):
+def weight_gradient(positions, cols, weight_shape):
     """dL/dw[o, c, kh, kw] = sum over samples and positions of grad[o, pos] times
-    the input pixel that tap (kh, kw) saw there: one GEMM per group,
-    ``grad`` as (G, Og, N*L) times the columns (G, Cg*K, N*L) transposed.
+    the input pixel that tap (kh, kw) saw there: one GEMM per group, the
+    gradient at every position, ``positions`` (G, Og, P), times the columns
+    (G, Cg*K, P) transposed.
 
     Computed as (columns @ grad^T)^T rather than grad @ columns^T: the same
     result, but OpenBLAS splits this order's long inner dimension across
     threads far better (``benchmarks/ops.py`` shows the difference).
     """
-    transposed = xp.matmul(cols, channels_first(grad, groups).transpose(0, 2, 1))  # (G, Cg*K, Og)
+    transposed = xp.matmul(cols, positions.transpose(0, 2, 1))  # (G, Cg*K, Og)
     return xp.ascontiguousarray(transposed.transpose(0, 2, 1)).reshape(weight_shape)
 
 
@@ -177,31 +277,29 @@ class Conv(Function):
         self.flipped_ok = all(s == 1 for s in stride)
 
     def forward(self, x, w, b=None):
-        padded = padded_scratch(x, self.pads)
-        out_spatial = output_shape(padded.shape[2:], w.shape[2:], self.stride,
-                                   ((0, 0),) * len(self.stride), self.dilation)
-        out, cols = correlate(padded, w, self.stride, self.dilation, self.groups, out_spatial)
-        release_padded(padded, x)
+        out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation, self.groups)
         if b is not None:
-            out += b.reshape(_bias_shape(len(out_spatial)))
+            out += b.reshape(_bias_shape(out.ndim - 2))
         need_x, need_w = self.needs_input_grad[:2]
-        self.padded_shape = padded.shape
+        self.padded_shape = x.shape[:2] + tuple(s + b + a for s, (b, a) in
+                                                zip(x.shape[2:], self.pads))
         reach = [d * (k - 1) for k, d in zip(w.shape[2:], self.dilation)]
         self.flipped_ok = (self.flipped_ok and w.shape[0] <= 2 * x.shape[1]
                            and all(max(p) <= r for p, r in zip(self.pads, reach)))
         self.w = w if need_x else None
-        self.cols = cols if need_w else None
+        # columns or Winograd tiles, whichever the weight gradient needs
+        self.saved = saved if need_w else None
         if not need_w:
-            release(cols)
+            saved.release()
         self.w_shape = w.shape
         return out
 
     def __del__(self):
         # The graph is gone (CPython frees it as soon as the last reference
-        # goes): the columns can serve the next forward pass.
-        cols = getattr(self, "cols", None)
-        if cols is not None and release is not None:  # None during interpreter shutdown
-            release(cols)
+        # goes): the saved buffer can serve the next forward pass.
+        saved = getattr(self, "saved", None)
+        if saved is not None and release is not None:  # None during interpreter shutdown
+            saved.release()
 
     def backward(self, grad):
         need_x, need_w = self.needs_input_grad[:2]
@@ -211,15 +309,20 @@ class Conv(Function):
             # (a correlation with the flipped filters, as the notes derive it).
             if self.flipped_ok:
                 gx = correlate_flipped(grad, self.w, self.dilation, self.groups, self.pads)
+            elif self.saved is not None and self.saved.route == "strips":
+                gx = compact(crop(self.saved.input_gradient(grad, self.w, self.groups,
+                                                            self.padded_shape, self.dilation),
+                                  self.pads))
             else:
-                gx = crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
-                                               self.groups, self.padded_shape), self.pads)
-                gx = xp.ascontiguousarray(gx)
+                gx = compact(crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
+                                                       self.groups, self.padded_shape), self.pads))
         if need_w:
             # Weight gradient: sum over every offset where the filter was applied.
-            gw = weight_gradient(grad, self.cols, self.groups, self.w_shape)
+            gw = self.saved.weight_gradient(grad, self.groups, self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
+        if self.saved is not None:
+            self.saved.grad = self.saved.flat_grad = None  # shared by gx and gw only
         return gx, gw, gb
 
 
@@ -243,7 +346,7 @@ class ConvTranspose(Function):
         out_channels = w.shape[1] * self.groups
         padded_out = correlate_transposed(x, w, self.stride, self.dilation, self.groups,
                                           (x.shape[0], out_channels) + full)
-        out = xp.ascontiguousarray(crop(padded_out, self.pads))
+        out = compact(crop(padded_out, self.pads))
         if b is not None:
             out += b.reshape(_bias_shape(len(kernel)))
         self.x = x if self.needs_input_grad[1] else None
@@ -264,7 +367,7 @@ class ConvTranspose(Function):
                 gx = apply_weight(self.w, cols, grad.shape[0], self.in_spatial)
             if need_w:
                 # Roles swapped: our input plays conv's output gradient.
-                gw = weight_gradient(self.x, cols, self.groups, self.w_shape)
+                gw = weight_gradient(channels_first(self.x, self.groups), cols, self.w_shape)
             release(cols)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))

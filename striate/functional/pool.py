@@ -51,8 +51,14 @@ class MaxPool(Function):
         for k, (_, where) in self.offsets():
             values = padded[where]
             if best is None:
-                best, winner = values.copy(), xp.zeros(values.shape, dtype=index_type)
-                better = xp.empty(values.shape, dtype=xp.bool_)
+                best = values.copy(order="K")  # keeps a channel-major layout
+                if not self.needs_input_grad[0]:  # inference: the maximum is all we need
+                    continue
+                winner = xp.zeros(best.shape, dtype=index_type)
+                better = xp.empty(best.shape, dtype=xp.bool_)
+                continue
+            if winner is None:
+                xp.maximum(best, values, out=best)
                 continue
             # Strict >: on a tie the first offset wins, as in PyTorch. Offsets come in
             # increasing k, so the winner is the largest k that beat the running max:

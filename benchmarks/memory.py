@@ -1,0 +1,103 @@
+"""Peak working memory of training steps, striate against PyTorch.
+
+    python benchmarks/memory.py [--models lenet5,resnet18] [--steps 3] [--threads 2]
+
+For each model and library a fresh Python process imports the library,
+builds the model (``benchmarks/train.py``'s: LeNet-5 at batch 128, the small
+ResNet-18 at batch 64, 28x28 input) and its batch, and reads its resident set
+size (the *baseline*). It then runs ``--steps`` training steps (forward,
+cross-entropy, backward, SGD step) and reads the process's peak resident set
+size (``getrusage``'s ``ru_maxrss``). The difference is the step's peak
+working memory: activations, saved tensors, gradients, scratch buffers and
+whatever each library keeps cached between steps (striate's im2col
+workspace, PyTorch's allocator).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _parse():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="lenet5,resnet18")
+    parser.add_argument("--steps", type=int, default=3, help="training steps measured (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
+    parser.add_argument("--child", nargs=2, metavar=("LIBRARY", "MODEL"), help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def resident_mib():
+    """Current resident set size of this process in MiB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mib():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child(library, name, steps, threads):
+    """Runs in the fresh process: prints {"baseline": MiB, "peak": MiB}."""
+    from threads import pin_threads
+
+    pin_threads(threads)
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    import train as bench  # benchmarks/train.py: the same models and batches
+
+    rng = np.random.default_rng(0)
+    batch = bench.BATCH[name]
+    x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, batch).astype(np.int64)
+    if library == "striate":
+        step, _, _ = bench.striate_steps(name, "sgd")
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+        step, _, _ = bench.torch_steps(torch, name, "sgd")
+    baseline = resident_mib()
+    for _ in range(steps):
+        step(x, y)
+    print(json.dumps({"baseline": baseline, "peak": peak_mib()}))
+
+
+def measure(library, name, steps, threads):
+    result = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", library, name,
+                             "--steps", str(steps), "--threads", str(threads)],
+                            capture_output=True, text=True, cwd=HERE, check=False)
+    if result.returncode != 0:
+        sys.exit(f"benchmarks/memory.py: the {library} {name} process failed:\n{result.stderr}")
+    numbers = json.loads(result.stdout.strip().splitlines()[-1])
+    return numbers["peak"] - numbers["baseline"]
+
+
+def main(args):
+    if args.child:
+        child(*args.child, args.steps, args.threads)
+        return
+    print(f"peak working memory of {args.steps} training steps (peak RSS minus the RSS after "
+          f"import and model build), {args.threads} threads, each in a fresh process")
+    header = f"{'model':<10} {'batch':>5} {'striate MiB':>12} {'PyTorch MiB':>12} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    sys.path.insert(0, HERE)
+    from train import BATCH
+
+    for name in [n.strip() for n in args.models.split(",") if n.strip()]:
+        ours = measure("striate", name, args.steps, args.threads)
+        theirs = measure("torch", name, args.steps, args.threads)
+        print(f"{name:<10} {BATCH[name]:>5} {ours:>12.0f} {theirs:>12.0f} {ours / theirs:>6.2f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main(_parse())

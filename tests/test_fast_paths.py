@@ -1,0 +1,231 @@
+"""The speed paths of the convolution against the reference they replace:
+strips against im2col, Winograd F(2x2, 3x3) against direct convolution (and
+PyTorch, and finite differences), threaded passes against single-threaded
+ones, the channel-major layout against plain arrays, and bit-identical
+training steps run to run."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as T
+
+import striate
+import striate.functional as F
+from striate import threads
+from striate.functional import conv, winograd
+from striate.functional.windows import (col2im, copy_split, im2col, is_channel_major,
+                                        pad_scratch, release, strip_length, strips)
+from harness import check_against_torch, check_gradients, randn
+
+# (input shape, weight shape, options), stride 1: the strips route applies
+STRIDE_ONE = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
+    ((3, 2, 9, 9), (3, 2, 3, 3), dict(dilation=2, padding=2)),
+    ((2, 4, 6, 7), (6, 2, 3, 3), dict(groups=2, padding=1)),
+    ((2, 1, 8, 7), (6, 1, 5, 5), dict(padding=2)),            # O > 2C: strips' own col2im
+    ((2, 6, 9, 9), (16, 6, 5, 5), {}),                        # LeNet's C3
+    ((2, 3, 5, 6), (4, 3, 1, 1), {}),
+    ((2, 3, 7, 6), (4, 3, 4, 2), dict(padding="same")),
+    ((2, 2, 5, 4, 5), (3, 2, 3, 3, 3), dict(padding=1)),      # 3-d
+    ((2, 3, 11), (4, 3, 3), dict(padding=1)),                 # 1-d
+]
+
+# (input shape, out channels, padding): Winograd's 3x3 stride-1 convolutions,
+# odd and even outputs (odd ones are padded to whole 2x2 blocks)
+WINOGRAD = [((2, 3, 6, 6), 4, 1), ((2, 3, 7, 5), 4, 1), ((1, 2, 5, 8), 3, 0),
+            ((3, 4, 9, 9), 2, 2), ((2, 5, 4, 4), 6, 1), ((1, 1, 3, 3), 1, 0)]
+
+
+def _conv_fn(nd):
+    return {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nd]
+
+
+def _run(fn, x, w, **options):
+    """Output, input gradient and weight gradient of ``fn`` for a fixed upstream."""
+    xs, ws = striate.Tensor(x.copy(), requires_grad=True), striate.Tensor(w.copy(), requires_grad=True)
+    out = fn(xs, ws, **options)
+    upstream = np.random.default_rng(5).standard_normal(out.shape).astype(x.dtype)
+    out.backward(upstream)
+    return out.data, xs.grad, ws.grad
+
+
+# --------------------------------------------------------------------------- strips
+
+
+@pytest.mark.parametrize("x_shape, w_shape, options", STRIDE_ONE)
+def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options):
+    x, w = randn(*x_shape, seed=1), randn(*w_shape, seed=2)
+    fn = _conv_fn(len(x_shape) - 2)
+    fast = _run(fn, x, w, **options)
+    monkeypatch.setattr(conv, "strips_apply", lambda *args: False)
+    reference = _run(fn, x, w, **options)
+    for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
+
+
+def test_strips_are_the_windows_read_along_flat_images():
+    """Strip [n, c, tap] at flat position q = i*Wp + j is im2col's window
+    entry at output (i, j); positions with j >= OW are the junk between rows."""
+    padded = randn(2, 3, 6, 7)
+    out_spatial = (4, 4)  # 3x3 kernel, dilation 1, over 6x7: OW = 5 would fit, take 4
+    view = strips(padded, (3, 3), (1, 1), out_spatial)
+    windows = im2col(padded, (3, 3), (1, 1), (1, 1), out_spatial)
+    assert view.shape == (2, 3, 3, 3, strip_length((6, 7), out_spatial)) == (2, 3, 3, 3, 3 * 7 + 4)
+    for i in range(4):
+        for j in range(4):
+            np.testing.assert_array_equal(view[..., i * 7 + j], windows[..., i, j])
+
+
+def test_strips_wasting_more_than_half_fall_back_to_im2col():
+    tiny = np.zeros((1, 1, 9, 9))
+    assert conv.strips_apply(tiny, (1, 1), (7, 7))
+    assert not conv.strips_apply(tiny, (1, 1), (2, 2))     # 8x8 kernel: 11 positions for 4 outputs
+    assert not conv.strips_apply(tiny, (2, 2), (4, 4))     # strided
+
+
+# --------------------------------------------------------------------------- Winograd
+
+
+def test_winograd_one_dimensional_identity():
+    """F(2, 3): two outputs of a 3-tap correlation from 4 products,
+    y = A^T [(G g) * (B^T d)], as the module docstring writes it out."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d, g = rng.standard_normal(4), rng.standard_normal(3)
+        direct = np.array([d[0:3] @ g, d[1:4] @ g])
+        fast = winograd.A_T @ ((winograd.G @ g) * (winograd.B_T @ d))
+        np.testing.assert_allclose(fast, direct, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("x_shape, out_channels, padding", WINOGRAD)
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_winograd_agrees_with_direct_convolution(monkeypatch, x_shape, out_channels, padding,
+                                                  dtype, tolerance):
+    x = randn(*x_shape, seed=1).astype(dtype)
+    w = randn(out_channels, x_shape[1], 3, 3, seed=2).astype(dtype)
+    reference = _run(F.conv2d, x, w, padding=padding)
+    monkeypatch.setattr(winograd, "enabled", True)
+    fast = _run(F.conv2d, x, w, padding=padding)
+    for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
+        assert a.dtype == dtype and a.shape == b.shape
+        scale = max(1.0, float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance * scale, err_msg=what)
+
+
+def test_winograd_takes_only_its_convolutions(monkeypatch):
+    monkeypatch.setattr(winograd, "enabled", True)
+    taken = []
+    original = winograd.correlate
+    monkeypatch.setattr(winograd, "correlate", lambda *a: taken.append(1) or original(*a))
+    x = striate.Tensor(randn(1, 2, 6, 6))
+    F.conv2d(x, striate.Tensor(randn(3, 2, 3, 3)), padding=1)
+    assert len(taken) == 1
+    for w_shape, options in (((3, 2, 3, 3), dict(stride=2)), ((3, 2, 5, 5), {}),
+                             ((3, 2, 3, 3), dict(dilation=2)), ((4, 1, 3, 3), dict(groups=2))):
+        F.conv2d(x, striate.Tensor(randn(*w_shape)), **options)
+    assert len(taken) == 1
+
+
+@pytest.mark.parametrize("x_shape, out_channels, padding", WINOGRAD[:3])
+def test_winograd_matches_torch_and_finite_differences(monkeypatch, x_shape, out_channels, padding):
+    monkeypatch.setattr(winograd, "enabled", True)
+    inputs = [randn(*x_shape, seed=1), randn(out_channels, x_shape[1], 3, 3, seed=2),
+              randn(out_channels, seed=3)]
+    check_against_torch(F.conv2d, T.conv2d, inputs, padding=padding)
+    check_gradients(F.conv2d, inputs, padding=padding)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@pytest.fixture
+def two_threads():
+    before = threads.get_num_threads()
+    yield
+    threads.set_num_threads(before)
+
+
+def _with_threads(count, fn):
+    threads.set_num_threads(count)
+    return fn()
+
+
+def test_threaded_passes_are_bit_identical(two_threads, monkeypatch):
+    monkeypatch.setattr(threads, "MIN_SPLIT_ELEMENTS", 1)  # split even small arrays
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5, 9, 8)).astype(np.float32)
+    cols = rng.standard_normal((4, 5, 3, 3, 7, 6)).astype(np.float32)
+
+    def passes():
+        copied = np.empty((5, 4, 9, 8), np.float32)
+        copy_split(copied, x.swapaxes(0, 1))
+        padded = pad_scratch(x, ((1, 2), (2, 1))).copy()
+        added = col2im(cols, (4, 5, 9, 8), (3, 3), (1, 1), (1, 1))
+        return copied, padded, added
+
+    one, two = _with_threads(1, passes), _with_threads(2, passes)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+
+
+def test_training_steps_are_bit_identical_across_thread_counts_and_runs(two_threads, monkeypatch):
+    monkeypatch.setattr(threads, "MIN_SPLIT_ELEMENTS", 1)
+    from striate import models, optim
+
+    def train(count):
+        threads.set_num_threads(count)
+        striate.manual_seed(0)
+        model = models.create("resnet18", num_classes=10, in_channels=1, width=0.0625,
+                              small_input=True)
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            x = rng.standard_normal((4, 1, 12, 12)).astype(np.float32)
+            y = rng.integers(0, 10, 4)
+            loss = F.cross_entropy(model(striate.Tensor(x)), striate.Tensor(y))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return [p.data.copy() for p in model.parameters()]
+
+    first, again, threaded = train(1), train(1), train(2)
+    for a, b, c in zip(first, again, threaded):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+
+
+def test_set_num_threads_checks_its_argument(two_threads):
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_num_threads: expected a positive integer"):
+            threads.set_num_threads(bad)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def test_convolutions_hand_on_channel_major_arrays_that_behave_like_any_other():
+    x = striate.Tensor(randn(3, 2, 6, 6))
+    out = F.conv2d(x, striate.Tensor(randn(4, 2, 3, 3)), padding=1)
+    assert is_channel_major(out.data) and out.shape == (3, 4, 6, 6)
+    np.testing.assert_array_equal(out.data, np.ascontiguousarray(out.data))
+    again = F.conv2d(out, striate.Tensor(randn(2, 4, 3, 3)), padding=1)
+    ref = T.conv2d(T.conv2d(torch.tensor(x.data), torch.tensor(np.asarray(randn(4, 2, 3, 3))),
+                            padding=1), torch.tensor(randn(2, 4, 3, 3)), padding=1)
+    np.testing.assert_allclose(again.data, ref.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_pad_scratch_keeps_the_layout_and_returns_its_buffer():
+    x = np.ascontiguousarray(randn(3, 4, 5, 5).swapaxes(0, 1)).swapaxes(0, 1)  # channel-major
+    padded = pad_scratch(x, ((1, 1), (1, 1)))
+    assert is_channel_major(padded)
+    np.testing.assert_array_equal(padded[:, :, 1:-1, 1:-1], x)
+    release(padded)
+    again = pad_scratch(x, ((1, 1), (1, 1)))  # the recycled buffer, not a view of a view
+    assert again.base is not None and again.base.flags.c_contiguous
+    release(again)
+
+
+def test_max_pool_inference_path_gives_the_training_values():
+    x = randn(2, 3, 8, 8)
+    with striate.no_grad():
+        fast = F.max_pool2d(striate.Tensor(x), 3, 2, padding=1)
+    full = F.max_pool2d(striate.Tensor(x, requires_grad=True), 3, 2, padding=1)
+    np.testing.assert_array_equal(fast.data, full.data)
