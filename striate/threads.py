@@ -16,7 +16,6 @@ The count follows BLAS's: ``STRIATE_NUM_THREADS``, else
 most 8). :func:`set_num_threads` changes it; 1 turns the splitting off.
 """
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["get_num_threads", "set_num_threads", "split"]
 
@@ -62,6 +61,8 @@ def _workers():
     made on first use and again in a forked child, where threads don't survive."""
     global _executor, _executor_pid
     if _executor is None or _executor_pid != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor  # only once a pass is split
+
         _executor = ThreadPoolExecutor(max_workers=_count - 1, thread_name_prefix="striate")
         _executor_pid = os.getpid()
     return _executor

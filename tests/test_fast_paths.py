@@ -12,21 +12,27 @@ import striate
 import striate.functional as F
 from striate import threads
 from striate.functional import conv, winograd
+from striate.functional.strips import Strips
 from striate.functional.windows import (col2im, copy_split, im2col, is_channel_major,
-                                        pad_scratch, release, strip_length, strips)
+                                        pad_scratch, release)
 from harness import check_against_torch, check_gradients, randn
 
-# (input shape, weight shape, options), stride 1: the strips route applies
-STRIDE_ONE = [
+# (input shape, weight shape, options) where the strips route applies
+STRIP_CASES = [
     ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
     ((3, 2, 9, 9), (3, 2, 3, 3), dict(dilation=2, padding=2)),
     ((2, 4, 6, 7), (6, 2, 3, 3), dict(groups=2, padding=1)),
     ((2, 1, 8, 7), (6, 1, 5, 5), dict(padding=2)),            # O > 2C: strips' own col2im
-    ((2, 6, 9, 9), (16, 6, 5, 5), {}),                        # LeNet's C3
+    ((2, 6, 14, 14), (16, 6, 5, 5), {}),                      # LeNet's C3
     ((2, 3, 5, 6), (4, 3, 1, 1), {}),
     ((2, 3, 7, 6), (4, 3, 4, 2), dict(padding="same")),
-    ((2, 2, 5, 4, 5), (3, 2, 3, 3, 3), dict(padding=1)),      # 3-d
+    ((1, 2, 10, 9, 10), (3, 2, 3, 3, 3), dict(padding=1)),    # 3-d
     ((2, 3, 11), (4, 3, 3), dict(padding=1)),                 # 1-d
+    ((2, 3, 8, 8), (4, 3, 3, 3), dict(stride=2, padding=1)),  # ResNet's downsampling 3x3
+    ((2, 3, 7, 7), (4, 3, 3, 3), dict(stride=2, padding=1)),  # odd: ragged phases
+    ((2, 4, 7, 6), (8, 4, 1, 1), dict(stride=2)),             # ResNet's 1x1 shortcut
+    ((2, 2, 9, 10), (3, 2, 3, 2), dict(stride=(2, 3), dilation=(2, 1), padding=1)),
+    ((2, 2, 11), (3, 2, 3), dict(stride=3)),
 ]
 
 # (input shape, out channels, padding): Winograd's 3x3 stride-1 convolutions,
@@ -51,35 +57,46 @@ def _run(fn, x, w, **options):
 # --------------------------------------------------------------------------- strips
 
 
-@pytest.mark.parametrize("x_shape, w_shape, options", STRIDE_ONE)
+@pytest.mark.parametrize("x_shape, w_shape, options", STRIP_CASES)
 def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options):
     x, w = randn(*x_shape, seed=1), randn(*w_shape, seed=2)
     fn = _conv_fn(len(x_shape) - 2)
+    taken = []
+    monkeypatch.setattr(Strips, "columns", lambda self, *a, original=Strips.columns:
+                        taken.append(1) or original(self, *a))
     fast = _run(fn, x, w, **options)
-    monkeypatch.setattr(conv, "strips_apply", lambda *args: False)
+    assert taken, "the strips route was not taken"
+    monkeypatch.setattr(Strips, "plan", classmethod(lambda cls, *args: None))
     reference = _run(fn, x, w, **options)
     for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
 
 
-def test_strips_are_the_windows_read_along_flat_images():
-    """Strip [n, c, tap] at flat position q = i*Wp + j is im2col's window
-    entry at output (i, j); positions with j >= OW are the junk between rows."""
-    padded = randn(2, 3, 6, 7)
-    out_spatial = (4, 4)  # 3x3 kernel, dilation 1, over 6x7: OW = 5 would fit, take 4
-    view = strips(padded, (3, 3), (1, 1), out_spatial)
-    windows = im2col(padded, (3, 3), (1, 1), (1, 1), out_spatial)
-    assert view.shape == (2, 3, 3, 3, strip_length((6, 7), out_spatial)) == (2, 3, 3, 3, 3 * 7 + 4)
-    for i in range(4):
-        for j in range(4):
-            np.testing.assert_array_equal(view[..., i * 7 + j], windows[..., i, j])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_strips_are_the_windows_read_along_flat_images(stride):
+    """Strip [c, tap, n] at the flat position of output (i, j) is im2col's
+    window entry there; at stride 1 that position is i*Wp + j, and with a
+    stride, i*M + j in the phase plane of width M = ceil(Wp / stride)."""
+    padded = randn(2, 3, 9, 8)
+    out_spatial = ((9 - 3) // stride + 1, (8 - 3) // stride + 1)
+    strips = Strips(padded.shape, (3, 3), (stride, stride), (1, 1), out_spatial)
+    width = -(-8 // stride)
+    assert strips.length == (out_spatial[0] - 1) * width + out_spatial[1]
+    cols = strips.columns(padded, 1).reshape(3, 9, 2, strips.length)
+    windows = im2col(padded, (3, 3), (stride, stride), (1, 1), out_spatial)  # (N, C, 3, 3, *out)
+    for i in range(out_spatial[0]):
+        for j in range(out_spatial[1]):
+            np.testing.assert_array_equal(cols[..., i * width + j],
+                                          windows[..., i, j].reshape(2, 3, 9).transpose(1, 2, 0))
+    release(cols)
 
 
 def test_strips_wasting_more_than_half_fall_back_to_im2col():
     tiny = np.zeros((1, 1, 9, 9))
-    assert conv.strips_apply(tiny, (1, 1), (7, 7))
-    assert not conv.strips_apply(tiny, (1, 1), (2, 2))     # 8x8 kernel: 11 positions for 4 outputs
-    assert not conv.strips_apply(tiny, (2, 2), (4, 4))     # strided
+    assert Strips.plan(tiny, (3, 3), (1, 1), (1, 1), (7, 7)) is not None
+    assert Strips.plan(tiny, (8, 8), (1, 1), (1, 1), (2, 2)) is None  # 11 positions for 4 outputs
+    gappy = np.zeros((1, 1, 9, 12))[:, :, :, :9]                        # rows not adjacent
+    assert Strips.plan(gappy, (3, 3), (1, 1), (1, 1), (7, 7)) is None
 
 
 # --------------------------------------------------------------------------- Winograd
@@ -229,3 +246,27 @@ def test_max_pool_inference_path_gives_the_training_values():
         fast = F.max_pool2d(striate.Tensor(x), 3, 2, padding=1)
     full = F.max_pool2d(striate.Tensor(x, requires_grad=True), 3, 2, padding=1)
     np.testing.assert_array_equal(fast.data, full.data)
+
+
+def test_workspace_pool_keeps_a_whole_step_whatever_the_fixed_cap(monkeypatch):
+    """With the fixed cap below one step's scratch (as 512 MiB is for a ResNet
+    at batch 256), the second step still reuses the first step's buffers."""
+    from striate.functional import windows
+
+    monkeypatch.setattr(windows, "POOL_LIMIT_BYTES", 0)
+    windows.clear_workspace()
+    x = striate.Tensor(randn(4, 3, 10, 10).astype(np.float32))
+    w = striate.Tensor(randn(5, 3, 3, 3).astype(np.float32), requires_grad=True)
+    w2 = striate.Tensor(randn(4, 5, 3, 3).astype(np.float32), requires_grad=True)
+
+    def step():
+        F.conv2d(F.conv2d(x, w, padding=1), w2, stride=2, padding=1).sum().backward()
+
+    def pooled():
+        return {id(a) for buffers in windows._pool.values() for a in buffers}
+
+    step()
+    first = pooled()
+    step()
+    assert first and pooled() == first
+    windows.clear_workspace()

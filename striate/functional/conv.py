@@ -14,7 +14,12 @@ single GEMM over all N*L positions. One large GEMM rather than N per-sample
 ones, because every BLAS call synchronizes its threads and a batched matmul
 makes N of them. The columns live in a recycled workspace
 (``windows.workspace``), because a fresh allocation of that size pays a page
-fault on every first touch.
+fault on every first touch. The columns are copied as *strips*
+(``strips.py``): each image flattened, one long run per (channel, tap),
+which copies several times faster than OW-long rows at the price of a few
+junk positions between rows. Winograd's F(2x2, 3x3) (``winograd.py``) is a
+third route for 3x3 stride-1 layers, exact but off by default: on NumPy its
+transforms cost more than the multiplications they save.
 
 The GEMM's ``(O, N, L)`` result is returned as it lies, *channel-major*: an
 (N, O, OH, OW) array whose memory is ordered (O, N, OH, OW) (a transposed
@@ -51,8 +56,9 @@ from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
                         check_output_padding, check_spatial_input, check_window_fits,
                         nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
 from . import winograd
+from .strips import Strips
 from .windows import (col2im, copy_split, crop, im2col, output_shape, pad_scratch, release,
-                      strip_col2im, strip_length, strip_outputs, strips, strips_apply, workspace)
+                      workspace)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolve2d"]
@@ -86,41 +92,38 @@ def pad_and_correlate(x, pads, w, stride, dilation, groups):
 
 
 class Saved:
-    """What a convolution's weight gradient needs from its forward pass: the
+    """What a convolution's backward needs from its forward pass: the
     ``route`` it took and its ``buffer`` (a workspace array): im2col's
-    ``"columns"`` or ``"strips"`` (G, Cg*K, positions), or Winograd's tiles.
-    For strips, ``padded_spatial`` maps output positions to flat ones."""
+    ``"columns"`` or ``"strips"`` (G, Cg*K, positions), or Winograd's tiles;
+    for strips also their geometry, ``strips``."""
 
-    def __init__(self, route, buffer, padded_spatial=None):
-        self.route, self.buffer, self.padded_spatial = route, buffer, padded_spatial
+    def __init__(self, route, buffer, strips=None):
+        self.route, self.buffer, self.strips = route, buffer, strips
+        self.grad = self.flat_grad = None
 
     def positions(self, grad, groups):
         """The output gradient (N, O, *out) as the (G, Og, positions) matrix
         that pairs with the columns (made once per backward pass)."""
         if self.route == "columns":
             return channels_first(grad, groups)
-        if getattr(self, "grad", None) is not grad:
-            n, o = grad.shape[:2]
-            length = strip_length(self.padded_spatial, grad.shape[2:])
-            flat = xp.zeros((o, n, length), dtype=grad.dtype)  # junk positions: no gradient
-            strip_outputs(flat, self.padded_spatial, grad.shape[2:])[...] = grad.swapaxes(0, 1)
-            self.grad, self.flat_grad = grad, flat.reshape(groups, o // groups, -1)
+        if self.grad is not grad:
+            self.grad, self.flat_grad = grad, self.strips.positions(grad, groups)
         return self.flat_grad
+
+    def forget_gradient(self):
+        self.grad = self.flat_grad = None
 
     def weight_gradient(self, grad, groups, weight_shape):
         if self.route == "winograd":
             return winograd.weight_gradient(winograd.pad_to_even(grad), self.buffer, weight_shape)
         return weight_gradient(self.positions(grad, groups), self.buffer, weight_shape)
 
-    def input_gradient(self, grad, w, groups, padded_shape, dilation):
+    def input_gradient(self, grad, w, groups):
         """The adjoint of the strips route: ``w^T @ grad`` as strip columns,
-        added back with :func:`strip_col2im` -> (N, C, *padded_shape[2:])."""
+        added back onto the padded input's pixels -> (N, C, *padded)."""
         o, cg = w.shape[:2]
-        kernel = w.shape[2:]
-        w_t = w.reshape(groups, o // groups, cg * prod(kernel)).transpose(0, 2, 1)
-        cols = xp.matmul(w_t, self.positions(grad, groups))  # (G, Cg*K, N*Q)
-        cols = cols.reshape((groups * cg,) + tuple(kernel) + (grad.shape[0], -1))
-        return strip_col2im(cols, padded_shape, kernel, dilation)
+        w_t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
+        return self.strips.col2im(xp.matmul(w_t, self.positions(grad, groups)))
 
     def release(self):
         release(self.buffer)
@@ -129,18 +132,17 @@ class Saved:
 
 def correlate(padded, w, stride, dilation, groups, out_spatial):
     """Cross-correlate ``padded`` (N, C, *S) with ``w`` (O, Cg, *K): im2col
-    (by strips where they apply, see ``windows.py``), then one GEMM per group.
+    (by strips where they apply, see ``strips.py``), then one GEMM per group.
 
     Returns the output (N, O, *out_spatial), channel-major, and the
     :class:`Saved` columns.
     """
     n, o = padded.shape[0], w.shape[0]
-    if strips_apply(padded, stride, out_spatial):
-        windows = strips(padded, w.shape[2:], dilation, out_spatial)  # (N, C, *K, Q)
-        cols = copy_columns(windows, len(out_spatial), groups)
+    strips = Strips.plan(padded, w.shape[2:], stride, dilation, out_spatial)
+    if strips is not None:
+        cols = strips.columns(padded, groups)
         flat = gemm(w, cols).reshape(o, n, -1)                         # (O, N, Q)
-        out = compact(strip_outputs(flat, padded.shape[2:], out_spatial)).swapaxes(0, 1)
-        return out, Saved("strips", cols, padded.shape[2:])
+        return compact(strips.outputs(flat)).swapaxes(0, 1), Saved("strips", cols, strips)
     windows = im2col(padded, w.shape[2:], stride, dilation, out_spatial)  # (N, C, *K, *out)
     cols = copy_columns(windows, len(out_spatial), groups)
     out = gemm(w, cols).reshape((o, n) + tuple(out_spatial)).swapaxes(0, 1)
@@ -310,9 +312,7 @@ class Conv(Function):
             if self.flipped_ok:
                 gx = correlate_flipped(grad, self.w, self.dilation, self.groups, self.pads)
             elif self.saved is not None and self.saved.route == "strips":
-                gx = compact(crop(self.saved.input_gradient(grad, self.w, self.groups,
-                                                            self.padded_shape, self.dilation),
-                                  self.pads))
+                gx = compact(crop(self.saved.input_gradient(grad, self.w, self.groups), self.pads))
             else:
                 gx = compact(crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
                                                        self.groups, self.padded_shape), self.pads))
@@ -322,7 +322,7 @@ class Conv(Function):
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         if self.saved is not None:
-            self.saved.grad = self.saved.flat_grad = None  # shared by gx and gw only
+            self.saved.forget_gradient()  # shared by gx and gw only
         return gx, gw, gb
 
 

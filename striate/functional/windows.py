@@ -27,7 +27,6 @@ entry back to the input pixel it came from, looping over the K kernel offsets
 only (each offset is one strided slice of the whole batch).
 """
 import itertools
-from math import prod
 
 from ..backend import as_strided, xp
 from ..threads import split
@@ -68,40 +67,55 @@ def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
 # cost of the order of filling them (benchmarks/ops.py times conv with this
 # pool in place), so released buffers are kept, per shape and dtype, for the
 # next call. Only scratch arrays that no caller can see go through here.
+#
+# The pool keeps as many idle bytes as were ever lent out at once (at least
+# POOL_LIMIT_BYTES): then every buffer of a training step comes back for the
+# next step whatever the batch size. A fixed 512 MiB cap made a ResNet step
+# at batch 256, whose columns need more, allocate (and fault in) hundreds of
+# megabytes afresh each step, and per-image time grew with the batch.
 
 _pool = {}
-_pool_bytes = 0
-POOL_LIMIT_BYTES = 1 << 29  # keep at most 512 MiB of idle buffers
+_pool_bytes = 0   # idle, in the pool
+_lent_bytes = 0   # handed out by workspace() and not released yet
+_high_water = 0   # the most ever lent out at once
+POOL_LIMIT_BYTES = 1 << 29  # the pool may always keep 512 MiB
 
 
 def workspace(shape, dtype):
     """An uninitialized scratch array, recycled when one of that shape is free."""
-    global _pool_bytes
+    global _pool_bytes, _lent_bytes, _high_water
     free = _pool.get((tuple(shape), xp.dtype(dtype)))
     if free:
         array = free.pop()
         _pool_bytes -= array.nbytes
-        return array
-    return xp.empty(shape, dtype=dtype)
+    else:
+        array = xp.empty(shape, dtype=dtype)
+    _lent_bytes += array.nbytes
+    _high_water = max(_high_water, _lent_bytes)
+    return array
 
 
 def release(array):
     """Give a :func:`workspace` array back; the caller must not use it again."""
-    global _pool_bytes
-    if array is None or _pool is None or _pool_bytes + array.nbytes > POOL_LIMIT_BYTES:
+    global _pool_bytes, _lent_bytes
+    if array is None or _pool is None:
         return  # (_pool is None while the interpreter shuts down)
     owner = array.base
     if not array.flags.c_contiguous and owner is not None and owner.size == array.size:
         array = owner  # a channel-major view (pad_scratch): pool the buffer itself
+    _lent_bytes -= array.nbytes
+    if _pool_bytes + array.nbytes > max(POOL_LIMIT_BYTES, _high_water):
+        return
     _pool.setdefault((array.shape, array.dtype), []).append(array)
     _pool_bytes += array.nbytes
 
 
 def clear_workspace():
     """Drop every idle buffer (frees memory after training, for example)."""
-    global _pool_bytes
+    global _pool_bytes, _high_water
     _pool.clear()
     _pool_bytes = 0
+    _high_water = _lent_bytes
 
 
 # --------------------------------------------------------------------------- pad / im2col / col2im
@@ -171,75 +185,6 @@ def im2col(padded, kernel, stride, dilation, out_spatial):
     out_strides = tuple(st * s for st, s in zip(space, stride))
     return as_strided(padded, padded.shape[:2] + tuple(kernel) + tuple(out_spatial),
                       lead + kernel_strides + out_strides, writeable=False)
-
-
-# --------------------------------------------------------------------------- strips
-#
-# im2col for stride 1 with long rows. ``im2col`` copies windows in rows of OW
-# values (28 for a 28x28 image, 4 for a 4x4 one), and a NumPy copy pays a
-# fixed cost per row, so small images copy slowly. Flatten each padded image
-# instead: tap k of the kernel then reads, for output positions q = 0, 1, 2,
-# ..., the flat pixels q + offset(k), one long strip per (image, channel, tap).
-# The strip also passes the positions between the end of one output row and
-# the start of the next (the last K-1 of each padded row): those "outputs" are
-# junk, computed and thrown away, about Wp/OW - 1 of the work (7% for 28x28
-# images with padding 1, 38% for 4x4 ones).
-
-
-def strip_length(padded_spatial, out_spatial):
-    """Q: the flat positions from the first output to the last, one image."""
-    plane = plane_strides(padded_spatial)
-    return 1 + sum((o - 1) * p for o, p in zip(out_spatial, plane))
-
-
-def plane_strides(spatial):
-    """Element strides of a C-ordered (*spatial) block: (H*W..., W, 1)."""
-    strides, step = [], 1
-    for size in reversed(spatial):
-        strides.append(step)
-        step *= size
-    return tuple(reversed(strides))
-
-
-def strips_apply(padded, stride, out_spatial):
-    """Whether :func:`strips` can replace :func:`im2col`: stride 1, each
-    image's pixels one contiguous block, and at most half the work wasted."""
-    item = padded.itemsize
-    contiguous = tuple(st // item for st in padded.strides[2:]) == plane_strides(padded.shape[2:])
-    return (all(s == 1 for s in stride) and contiguous and all(st % item == 0 for st in padded.strides)
-            and strip_length(padded.shape[2:], out_spatial) <= 1.5 * prod(out_spatial))
-
-
-def strips(padded, kernel, dilation, out_spatial):
-    """A view (N, C, *K, Q) of ``padded`` (N, C, *S): strip [n, c, k] holds the
-    pixel under tap k for every flat output position q (see above)."""
-    item, plane = padded.itemsize, plane_strides(padded.shape[2:])
-    taps = tuple(d * p * item for d, p in zip(dilation, plane))
-    length = strip_length(padded.shape[2:], out_spatial)
-    return as_strided(padded, padded.shape[:2] + tuple(kernel) + (length,),
-                      padded.strides[:2] + taps + (item,), writeable=False)
-
-
-def strip_outputs(flat, padded_spatial, out_spatial):
-    """The real outputs among the flat positions: a view (..., Q) -> (..., *out)
-    of a C-ordered ``flat`` array."""
-    item, plane = flat.itemsize, plane_strides(padded_spatial)
-    return as_strided(flat, flat.shape[:-1] + tuple(out_spatial),
-                      flat.strides[:-1] + tuple(p * item for p in plane),
-                      writeable=flat.flags.writeable)
-
-
-def strip_col2im(cols, padded_shape, kernel, dilation):
-    """Adjoint of :func:`strips`: add the (C, *K, N, Q) strip columns back
-    onto a zero (N, C, *S) array (channel-major), one long flat slice per tap."""
-    c, n = padded_shape[1], padded_shape[0]
-    spatial = tuple(padded_shape[2:])
-    plane, length = plane_strides(spatial), cols.shape[-1]
-    result = xp.zeros((c, n, prod(spatial)), dtype=cols.dtype)
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        start = sum(t * d * p for t, d, p in zip(tap, dilation, plane))
-        result[:, :, start:start + length] += cols[(slice(None),) + tap]
-    return result.reshape((c, n) + spatial).swapaxes(0, 1)
 
 
 def offset_slices(kernel, stride, dilation, out_spatial):
