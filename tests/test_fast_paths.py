@@ -72,6 +72,20 @@ def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, options", [
+    ((2, 3, 5, 4), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),  # U-Net-like
+    ((2, 4, 4, 4), (4, 2, 2, 2), dict(stride=2)),                                # up-convolution
+    ((1, 2, 6, 5), (2, 3, 3, 3), dict(padding=1)),
+])
+def test_transposed_convolution_strips_agree_with_col2im(monkeypatch, x_shape, w_shape, options):
+    x, w = randn(*x_shape, seed=1), randn(*w_shape, seed=2)
+    fast = _run(F.conv_transpose2d, x, w, **options)
+    monkeypatch.setattr(Strips, "plan", classmethod(lambda cls, *args: None))
+    reference = _run(F.conv_transpose2d, x, w, **options)
+    for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_strips_are_the_windows_read_along_flat_images(stride):
     """Strip [c, tap, n] at the flat position of output (i, j) is im2col's
@@ -93,10 +107,10 @@ def test_strips_are_the_windows_read_along_flat_images(stride):
 
 def test_strips_wasting_more_than_half_fall_back_to_im2col():
     tiny = np.zeros((1, 1, 9, 9))
-    assert Strips.plan(tiny, (3, 3), (1, 1), (1, 1), (7, 7)) is not None
-    assert Strips.plan(tiny, (8, 8), (1, 1), (1, 1), (2, 2)) is None  # 11 positions for 4 outputs
-    gappy = np.zeros((1, 1, 9, 12))[:, :, :, :9]                        # rows not adjacent
-    assert Strips.plan(gappy, (3, 3), (1, 1), (1, 1), (7, 7)) is None
+    assert Strips.plan(tiny.shape, (3, 3), (1, 1), (1, 1), (7, 7), tiny) is not None
+    assert Strips.plan(tiny.shape, (8, 8), (1, 1), (1, 1), (2, 2)) is None  # 11 positions, 4 outputs
+    gappy = np.zeros((1, 1, 9, 12))[:, :, :, :9]                             # rows not adjacent
+    assert Strips.plan(gappy.shape, (3, 3), (1, 1), (1, 1), (7, 7), gappy) is None
 
 
 # --------------------------------------------------------------------------- Winograd

@@ -110,6 +110,13 @@ class Saved:
             self.grad, self.flat_grad = grad, self.strips.positions(grad, groups)
         return self.flat_grad
 
+    def apply_weight(self, w, n, out_spatial):
+        """The GEMM with the columns -> (N, O, *out_spatial), channel-major."""
+        if self.route == "columns":
+            return apply_weight(w, self.buffer, n, out_spatial)
+        flat = gemm(w, self.buffer).reshape(w.shape[0], n, -1)  # (O, N, Q)
+        return compact(self.strips.outputs(flat)).swapaxes(0, 1)
+
     def forget_gradient(self):
         self.grad = self.flat_grad = None
 
@@ -137,16 +144,16 @@ def correlate(padded, w, stride, dilation, groups, out_spatial):
     Returns the output (N, O, *out_spatial), channel-major, and the
     :class:`Saved` columns.
     """
-    n, o = padded.shape[0], w.shape[0]
-    strips = Strips.plan(padded, w.shape[2:], stride, dilation, out_spatial)
+    saved = im2col_columns(padded, w.shape[2:], stride, dilation, groups, out_spatial)
+    return saved.apply_weight(w, padded.shape[0], out_spatial), saved
+
+
+def im2col_columns(padded, kernel, stride, dilation, groups, out_spatial):
+    """The columns of ``padded`` (N, C, *S), as strips where they apply."""
+    strips = Strips.plan(padded.shape, kernel, stride, dilation, out_spatial, padded)
     if strips is not None:
-        cols = strips.columns(padded, groups)
-        flat = gemm(w, cols).reshape(o, n, -1)                         # (O, N, Q)
-        return compact(strips.outputs(flat)).swapaxes(0, 1), Saved("strips", cols, strips)
-    windows = im2col(padded, w.shape[2:], stride, dilation, out_spatial)  # (N, C, *K, *out)
-    cols = copy_columns(windows, len(out_spatial), groups)
-    out = gemm(w, cols).reshape((o, n) + tuple(out_spatial)).swapaxes(0, 1)
-    return out, Saved("columns", cols)
+        return Saved("strips", strips.columns(padded, groups), strips)
+    return Saved("columns", columns(padded, kernel, stride, dilation, groups, out_spatial))
 
 
 def columns(padded, kernel, stride, dilation, groups, out_spatial):
@@ -343,9 +350,13 @@ class ConvTranspose(Function):
         in_spatial, kernel = x.shape[2:], w.shape[2:]
         full = tuple((i - 1) * s + d * (k - 1) + 1 + op for i, s, d, k, op in
                      zip(in_spatial, self.stride, self.dilation, kernel, self.output_padding))
-        out_channels = w.shape[1] * self.groups
-        padded_out = correlate_transposed(x, w, self.stride, self.dilation, self.groups,
-                                          (x.shape[0], out_channels) + full)
+        full_shape = (x.shape[0], w.shape[1] * self.groups) + full
+        strips = Strips.plan(full_shape, kernel, self.stride, self.dilation, in_spatial)
+        if strips is not None:  # conv's input gradient, by strips
+            padded_out = Saved("strips", None, strips).input_gradient(x, w, self.groups)
+        else:
+            padded_out = correlate_transposed(x, w, self.stride, self.dilation, self.groups,
+                                              full_shape)
         out = compact(crop(padded_out, self.pads))
         if b is not None:
             out += b.reshape(_bias_shape(len(kernel)))
@@ -360,15 +371,15 @@ class ConvTranspose(Function):
         if need_x or need_w:
             # The input gradient of a transposed convolution is a plain convolution.
             padded = padded_scratch(grad, self.pads)
-            cols = columns(padded, self.w_shape[2:], self.stride, self.dilation, self.groups,
-                           self.in_spatial)
+            saved = im2col_columns(padded, self.w_shape[2:], self.stride, self.dilation,
+                                   self.groups, self.in_spatial)
             release_padded(padded, grad)
             if need_x:
-                gx = apply_weight(self.w, cols, grad.shape[0], self.in_spatial)
+                gx = saved.apply_weight(self.w, grad.shape[0], self.in_spatial)
             if need_w:
                 # Roles swapped: our input plays conv's output gradient.
-                gw = weight_gradient(channels_first(self.x, self.groups), cols, self.w_shape)
-            release(cols)
+                gw = saved.weight_gradient(self.x, self.groups, self.w_shape)
+            saved.release()
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return gx, gw, gb

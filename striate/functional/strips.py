@@ -64,11 +64,13 @@ class Strips:
             self.taps.append((self.phases.index(phase), shift))
 
     @classmethod
-    def plan(cls, padded, kernel, stride, dilation, out_spatial):
-        strips = cls(padded.shape, kernel, stride, dilation, out_spatial)
+    def plan(cls, padded_shape, kernel, stride, dilation, out_spatial, padded=None):
+        """The geometry for a convolution of a ``padded_shape`` input, or None.
+        Give the ``padded`` array itself when its columns will be read."""
+        strips = cls(padded_shape, kernel, stride, dilation, out_spatial)
         if strips.length > MAX_WASTE * prod(out_spatial):
             return None
-        if len(strips.phases) == 1:  # read in place: each image must be one block
+        if padded is not None and len(strips.phases) == 1:  # read in place: one block per image
             item = padded.itemsize
             if tuple(st / item for st in padded.strides[2:]) != plane_strides(padded.shape[2:]):
                 return None
