@@ -49,7 +49,7 @@ from striate.functional import cross_entropy  # noqa: E402
 SPECS = {
     "none": None,
     "recipe lenet5 fashion-mnist": "flip",
-    "recipe resnet fashion-mnist": "flip,shift=2",
+    "recipe fashion-mnist record": "flip,shift=2",
     "recipe digits": "rotate=10,translate=0.08,scale=0.1,shear=10,elastic",
     "affine+elastic+erase+mixup": "flip,rotate=15,translate=0.1,scale=0.1,shear=10,elastic,"
                                   "erase,mixup",

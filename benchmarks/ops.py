@@ -19,6 +19,8 @@ def _parse():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per row (best is shown)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both libraries")
+    parser.add_argument("--winograd", action="store_true",
+                        help="also time striate's Winograd route on the 3x3 convolutions")
     return parser.parse_args()
 
 
@@ -32,6 +34,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import striate  # noqa: E402
 import striate.functional as F  # noqa: E402
+from striate.functional import winograd  # noqa: E402
 
 # (N, C, H, W, out, k); padding k // 2
 CONV_SHAPES = [(64, 64, 32, 32, 64, 3), (128, 16, 28, 28, 32, 3),
@@ -82,10 +85,16 @@ def conv_rows(torch, repeats):
         arrays = [rng.standard_normal((n, c, h, w)).astype(np.float32),
                   (rng.standard_normal((out, c, k, k)) * 0.1).astype(np.float32),
                   rng.standard_normal(out).astype(np.float32)]
-        yield row(torch, f"conv2d  x({n},{c},{h},{w}) w({out},{c},{k},{k}) p{k // 2}",
-                  lambda x, w_, b, p=k // 2: F.conv2d(x, w_, b, padding=p),
-                  lambda x, w_, b, p=k // 2: torch.nn.functional.conv2d(x, w_, b, padding=p),
-                  arrays, repeats)
+        label = f"conv2d  x({n},{c},{h},{w}) w({out},{c},{k},{k}) p{k // 2}"
+        ours = lambda x, w_, b, p=k // 2: F.conv2d(x, w_, b, padding=p)  # noqa: E731
+        theirs = lambda x, w_, b, p=k // 2: torch.nn.functional.conv2d(x, w_, b, padding=p)  # noqa: E731
+        yield row(torch, label, ours, theirs, arrays, repeats)
+        if ARGS.winograd and k == 3:
+            winograd.enabled = True
+            try:
+                yield row(torch, "  the same by Winograd F(2x2, 3x3)", ours, theirs, arrays, repeats)
+            finally:
+                winograd.enabled = False
 
 
 def pool_rows(torch, repeats):

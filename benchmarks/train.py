@@ -237,7 +237,7 @@ def main(args):
             print(f"{label:<24} {BATCH[name]:>5} {kind:<9} {ours:>14,.0f} {theirs:>14,.0f} "
                   f"{ours / theirs:>6.2f}", flush=True)
     if sizes:
-        print(f"\nper-image time of a training step (microseconds), by batch size")
+        print("\nper-image time of a training step (microseconds), by batch size")
         header = f"{'model':<10} {'batch':>5} {'striate':>9} {'PyTorch':>9} {'ratio':>6}"
         print(header)
         print("-" * len(header))

@@ -1,19 +1,22 @@
-"""Both cores for the memory-bound passes.
+"""Both cores for the memory-bound passes: an opt-in.
 
 BLAS spreads a matrix product over every core, but NumPy runs a copy or an
-element-wise pass (im2col, col2im, padding, batch norm, ReLU) on one. Those
-passes release the GIL, so cutting one into slices that a few Python threads
-run side by side puts the other cores to work too: on a 2-core machine that
-takes a large copy from about 3.5 ms to 2.3 ms.
+element-wise pass (im2col, col2im, padding) on one. Those passes release the
+GIL, so cutting one into slices that a few Python threads run side by side
+can put the other cores to work too: on this project's 2-core machine an
+isolated large im2col copy went from 3.2 ms to 2.0 ms.
+
+Inside a training step it did not pay there: with the splitting on, LeNet-5
+and the small ResNet-18 of ``benchmarks/train.py`` trained no faster and
+inferred up to a third slower (the BLAS threads that spin between matrix
+products compete for the same two cores; see ``docs/speed.md``). So it is
+off by default; turn it on with ``STRIATE_NUM_THREADS=2`` or
+:func:`set_num_threads` and measure on your machine.
 
 Every slice is written by exactly one thread, so the result is the same bit
 for bit whatever the thread count (reductions, whose order of summation would
 change with the split, are never cut). Small arrays run on the calling thread
 alone: handing work to a thread costs some tens of microseconds.
-
-The count follows BLAS's: ``STRIATE_NUM_THREADS``, else
-``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS``, else the number of cores (at
-most 8). :func:`set_num_threads` changes it; 1 turns the splitting off.
 """
 import os
 
@@ -24,11 +27,8 @@ MIN_SPLIT_ELEMENTS = 1 << 16
 
 
 def _from_environment():
-    for variable in ("STRIATE_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(variable, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return max(1, min(os.cpu_count() or 1, 8))
+    value = os.environ.get("STRIATE_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 _count = _from_environment()

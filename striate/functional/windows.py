@@ -70,9 +70,8 @@ def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
 #
 # The pool keeps as many idle bytes as were ever lent out at once (at least
 # POOL_LIMIT_BYTES): then every buffer of a training step comes back for the
-# next step whatever the batch size. A fixed 512 MiB cap made a ResNet step
-# at batch 256, whose columns need more, allocate (and fault in) hundreds of
-# megabytes afresh each step, and per-image time grew with the batch.
+# next step whatever the batch size. (With a fixed 512 MiB cap, a ResNet step
+# at batch 256, whose columns need more, allocated them afresh each step.)
 
 _pool = {}
 _pool_bytes = 0   # idle, in the pool
