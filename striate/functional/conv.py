@@ -122,7 +122,7 @@ class Saved:
 
     def weight_gradient(self, grad, groups, weight_shape):
         if self.route == "winograd":
-            return winograd.weight_gradient(winograd.pad_to_even(grad), self.buffer, weight_shape)
+            return winograd.weight_gradient(grad, self.buffer, weight_shape)
         return weight_gradient(self.positions(grad, groups), self.buffer, weight_shape)
 
     def input_gradient(self, grad, w, groups):

@@ -100,8 +100,8 @@ def release(array):
     if array is None or _pool is None:
         return  # (_pool is None while the interpreter shuts down)
     owner = array.base
-    if not array.flags.c_contiguous and owner is not None and owner.size == array.size:
-        array = owner  # a channel-major view (pad_scratch): pool the buffer itself
+    if owner is not None and owner.base is None and owner.size == array.size:
+        array = owner  # a whole-buffer view (reshaped, channel-major): pool the buffer itself
     _lent_bytes -= array.nbytes
     if _pool_bytes + array.nbytes > max(POOL_LIMIT_BYTES, _high_water):
         return

@@ -49,7 +49,7 @@ input, OH = Hp - 2 and OW = Wp - 2 the output, TH = OH/2 and TW = OW/2 tiles
 (callers pad so that OH and OW are even), P = N*TH*TW.
 """
 from ..backend import xp
-from .windows import is_channel_major, release, workspace
+from .windows import pad_scratch, release, workspace
 
 __all__ = []  # a building block of conv.py
 
@@ -185,26 +185,17 @@ def correlate(padded, w):
 
 
 def weight_gradient(grad, tiles, weight_shape):
-    """dL/dg for :func:`correlate`: ``grad`` (N, O, OH, OW) with OH, OW even,
-    ``tiles`` its forward's V (16, C, P) -> (O, C, 3, 3)."""
-    dm = transform_gradient(grad)
+    """dL/dg for :func:`correlate`: ``grad`` (N, O, OH, OW), ``tiles`` its
+    forward's V (16, C, P) -> (O, C, 3, 3). Where OH or OW is odd, the outputs
+    that the even-sized Winograd output computed beyond them get zero gradient."""
+    extra = even_padding(grad.shape[2:])
+    padded = pad_scratch(grad, ((0, extra[0]), (0, extra[1]))) if any(extra) else grad
+    dm = transform_gradient(padded)
+    if padded is not grad:
+        release(padded)
     du = xp.matmul(dm, tiles.transpose(0, 2, 1))  # 16 GEMMs: (O, P) @ (P, C)
     release(dm)
     g = G.astype(grad.dtype)
     o, c = weight_shape[:2]
     return xp.einsum("xr,xyoc,ys->ocrs", g, du.reshape(4, 4, o, c), g)
 
-
-def pad_to_even(grad):
-    """``grad`` with a zero row/column appended where its size is odd (the
-    outputs that the even-sized Winograd output computed beyond the real ones)."""
-    extra = even_padding(grad.shape[2:])
-    if not any(extra):
-        return grad
-    n, o, oh, ow = grad.shape
-    if is_channel_major(grad):
-        out = xp.zeros((o, n, oh + extra[0], ow + extra[1]), grad.dtype).swapaxes(0, 1)
-    else:
-        out = xp.zeros((n, o, oh + extra[0], ow + extra[1]), grad.dtype)
-    out[:, :, :oh, :ow] = grad
-    return out
