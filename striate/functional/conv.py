@@ -67,17 +67,19 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 # --------------------------------------------------------------------------- the two kernels
 
 
-def pad_and_correlate(x, pads, w, stride, dilation, groups):
+def pad_and_correlate(x, pads, w, stride, dilation, groups, columns_wanted=False):
     """Pad ``x`` (N, C, *S) by the (before, after) ``pads`` and cross-correlate
     it with ``w`` (O, Cg, *K).
 
     Returns the output (N, O, *out), channel-major, and a :class:`Saved`
-    record of what the weight gradient needs.
+    record of what the weight gradient needs: im2col columns if
+    ``columns_wanted``, else whatever the fastest route keeps.
     """
     nd = len(pads)
     spatial = tuple(s + b + a for s, (b, a) in zip(x.shape[2:], pads))
     out_spatial = output_shape(spatial, w.shape[2:], stride, ((0, 0),) * nd, dilation)
-    if winograd.enabled and winograd.applies(w.shape[2:], stride, dilation, groups):
+    if (winograd.enabled and not columns_wanted
+            and winograd.applies(w.shape[2:], stride, dilation, groups)):
         extra = winograd.even_padding(out_spatial)  # whole 2x2 output blocks
         padded = padded_scratch(x, tuple((b, a + e) for (b, a), e in zip(pads, extra)))
         out, tiles = winograd.correlate(padded, w)
@@ -229,13 +231,14 @@ def correlate_transposed(grad, w, stride, dilation, groups, padded_shape):
     return col2im(cols, padded_shape, kernel, stride, dilation)
 
 
-def correlate_flipped(grad, w, dilation, groups, pads):
+def correlate_flipped(grad, w, dilation, groups, pads, columns_wanted=False):
     """Stride-1 input gradient computed literally as the notes derive it: the
     full cross-correlation of the output gradient, zero-padded by D*(K-1) - P on
     each side, with the filters flipped in space and with in/out swapped.
 
-    ``grad`` (N, O, *out), ``w`` (O, Cg, *K) -> (N, C, *input). Needs every
-    padding P <= D*(K-1) (otherwise the "padding" of grad would be a crop).
+    ``grad`` (N, O, *out), ``w`` (O, Cg, *K) -> (N, C, *input), and the
+    :class:`Saved` columns of ``grad`` (release them). Needs every padding
+    P <= D*(K-1) (otherwise the "padding" of grad would be a crop).
     """
     kernel = w.shape[2:]
     o, cg = w.shape[:2]
@@ -245,9 +248,29 @@ def correlate_flipped(grad, w, dilation, groups, pads):
     spatial = tuple(range(3, 3 + len(kernel)))
     flipped = xp.flip(w.reshape((groups, o // groups, cg) + kernel), axis=spatial)
     swapped = flipped.swapaxes(1, 2).reshape((groups * cg, o // groups) + kernel)
-    out, saved = pad_and_correlate(grad, full, swapped, (1,) * len(kernel), dilation, groups)
-    saved.release()
-    return out
+    return pad_and_correlate(grad, full, swapped, (1,) * len(kernel), dilation, groups,
+                             columns_wanted)
+
+
+def weight_gradient_flipped(grad_columns, x, groups, weight_shape):
+    """The weight gradient from the columns that :func:`correlate_flipped`
+    built of the output gradient, paired with the input ``x`` itself.
+
+    dL/dw[o, c, k] sums grad[o, p - k] * x_padded[c, p] over every sample and
+    padded position p. The padding is zero, so only the real input pixels q
+    count, and column (o, t) of the flipped correlation holds exactly
+    grad[o, q + P - k] at pixel q when t = K-1-k (the taps run the other way).
+    So one GEMM of those columns (G, Og*K, P) with x at the same positions
+    (G, Cg, P), transposed, gives every tap of every filter: x's own columns,
+    nine times its size for a 3x3 kernel, never need to be kept.
+    """
+    o, cg = weight_shape[:2]
+    kernel = tuple(weight_shape[2:])
+    at_positions = grad_columns.positions(x, groups)                      # (G, Cg, P)
+    taps = xp.matmul(grad_columns.buffer, at_positions.transpose(0, 2, 1))  # (G, Og*K, Cg)
+    taps = taps.reshape((groups, o // groups) + kernel + (cg,))
+    taps = xp.flip(taps, axis=tuple(range(2, 2 + len(kernel))))           # t = K-1-k
+    return xp.ascontiguousarray(xp.moveaxis(taps, -1, 2)).reshape(weight_shape)
 
 
 def weight_gradient(positions, cols, weight_shape):
@@ -296,9 +319,14 @@ class Conv(Function):
         self.flipped_ok = (self.flipped_ok and w.shape[0] <= 2 * x.shape[1]
                            and all(max(p) <= r for p, r in zip(self.pads, reach)))
         self.w = w if need_x else None
-        # columns or Winograd tiles, whichever the weight gradient needs
-        self.saved = saved if need_w else None
-        if not need_w:
+        # The weight gradient needs x's columns (or Winograd tiles), nine times
+        # x for a 3x3 kernel, unless the input gradient takes the flipped route:
+        # then the columns it makes of the output gradient serve both
+        # (weight_gradient_flipped), and x itself is all that is kept.
+        self.from_grad_columns = need_x and need_w and self.flipped_ok
+        self.x = x if self.from_grad_columns else None
+        self.saved = saved if need_w and not self.from_grad_columns else None
+        if self.saved is None:
             saved.release()
         self.w_shape = w.shape
         return out
@@ -317,13 +345,17 @@ class Conv(Function):
             # Input gradient = transposed convolution of the output gradient
             # (a correlation with the flipped filters, as the notes derive it).
             if self.flipped_ok:
-                gx = correlate_flipped(grad, self.w, self.dilation, self.groups, self.pads)
+                gx, grad_columns = correlate_flipped(grad, self.w, self.dilation, self.groups,
+                                                     self.pads, self.from_grad_columns)
+                if self.from_grad_columns:
+                    gw = weight_gradient_flipped(grad_columns, self.x, self.groups, self.w_shape)
+                grad_columns.release()
             elif self.saved is not None and self.saved.route == "strips":
                 gx = compact(crop(self.saved.input_gradient(grad, self.w, self.groups), self.pads))
             else:
                 gx = compact(crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
                                                        self.groups, self.padded_shape), self.pads))
-        if need_w:
+        if need_w and gw is None:
             # Weight gradient: sum over every offset where the filter was applied.
             gw = self.saved.weight_gradient(grad, self.groups, self.w_shape)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
