@@ -11,6 +11,7 @@ import math
 from ..autograd import Function
 from ..backend import xp
 from .arguments import as_array, as_tensor, check_trailing_shape, positive_int, shape_tuple
+from .windows import release, workspace_like
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm"]
 
@@ -35,8 +36,10 @@ class BatchNorm(Function):
     Backward in training (the paper's formula, summed per channel over (N, S)):
         dbeta = sum g,   dgamma = sum g x_hat,
         dx = gamma / sqrt(var + eps) * (g - dbeta / M - x_hat dgamma / M).
-    We keep the centred input xc = x - mean rather than x_hat = xc inv_std (one
-    pass fewer in the forward: out = xc (gamma inv_std) + beta), so x_hat
+    The centred input xc = x - mean is made in a scratch buffer (forward:
+    for the variance and out = xc (gamma inv_std) + beta) and made again in
+    backward from x, which the graph keeps anyway: one pass more than keeping
+    it, and a whole activation less held from forward to backward. x_hat
     appears as xc inv_std in these formulas. Per-channel sums use einsum, which
     reduces the (N, C, S) view without any transposed copy.
     """
@@ -52,27 +55,34 @@ class BatchNorm(Function):
         bias = params[-1] if self.has_bias else None
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)
+        centered = None
         if self.training:
             count = x3.shape[0] * x3.shape[2]
             mean = xp.einsum("ncs->c", x3) / count
-            centered = x3 - _per_channel(mean)
+            centered = self.centered(x3, mean)
             var = xp.einsum("ncs,ncs->c", centered, centered) / count
             self._update_running(mean, var, count)
             self.count = count
         else:
             mean, var = self.running_mean, self.running_var
-            centered = None  # made in backward, and only if the weight gradient is wanted
-        self.x3, self.mean, self.centered = x3, mean, centered
+        self.x3, self.mean = x3, mean
         self.inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         self.scale = self.inv_std * weight if weight is not None else self.inv_std
         if centered is not None:
             out = centered * _per_channel(self.scale)
+            release(centered)
         else:  # x * scale + (bias - mean * scale): one pass over x
             out = x3 * _per_channel(self.scale)
             out -= _per_channel((mean * self.scale).astype(x.dtype, copy=False))
         if bias is not None:
             out += _per_channel(bias)
         return out.reshape(x.shape)
+
+    @staticmethod
+    def centered(x3, mean):
+        """x - mean, per channel, in a workspace buffer of x's memory order."""
+        return xp.subtract(x3, _per_channel(mean.astype(x3.dtype, copy=False)),
+                           out=workspace_like(x3))
 
     def _update_running(self, mean, var, count):
         m = self.momentum
@@ -89,9 +99,7 @@ class BatchNorm(Function):
         need_b = self.has_bias and self.needs_input_grad[-1]
         g3 = g.reshape(self.x3.shape)
         batch_stats = need_x and self.training
-        centered = self.centered
-        if centered is None and need_w:
-            centered = self.x3 - _per_channel(self.mean.astype(g.dtype, copy=False))
+        centered = self.centered(self.x3, self.mean) if need_w or batch_stats else None
         sum_g = xp.einsum("ncs->c", g3) if need_b or batch_stats else None
         sum_g_centered = (xp.einsum("ncs,ncs->c", g3, centered)
                           if need_w or batch_stats else None)
@@ -104,6 +112,7 @@ class BatchNorm(Function):
                 gx -= centered * _per_channel(sum_g_centered * (scale * inv_std * inv_std / self.count))
                 gx -= _per_channel(sum_g * (scale / self.count))
             gx = gx.reshape(g.shape)
+        release(centered)
         grads = [gx]
         if self.has_weight:
             grads.append(sum_g_centered * self.inv_std if need_w else None)

@@ -26,7 +26,9 @@ reshapes it for a matrix product. ``col2im`` is its adjoint: it adds every colum
 entry back to the input pixel it came from, looping over the K kernel offsets
 only (each offset is one strided slice of the whole batch).
 """
+import bisect
 import itertools
+from math import prod
 
 from ..backend import as_strided, xp
 from ..threads import split
@@ -64,56 +66,65 @@ def output_shape(spatial, kernel, stride, pads, dilation, ceil_mode=False):
 #
 # The im2col columns are large (K times the input) and short-lived. Allocated
 # fresh each step, they pay a page fault on the first touch of every page, a
-# cost of the order of filling them (benchmarks/ops.py times conv with this
-# pool in place), so released buffers are kept, per shape and dtype, for the
-# next call. Only scratch arrays that no caller can see go through here.
+# cost of the order of filling them, and arrays over glibc's 32 MiB mmap
+# threshold are returned to the system when freed, so they fault again every
+# step (that was why a ResNet step cost more per image at batch 256). So
+# scratch arrays that no caller can see come from here: byte buffers, lent as
+# typed views of any shape and taken back by :func:`release`.
 #
-# The pool keeps as many idle bytes as were ever lent out at once (at least
-# POOL_LIMIT_BYTES): then every buffer of a training step comes back for the
-# next step whatever the batch size. (With a fixed 512 MiB cap, a ResNet step
-# at batch 256, whose columns need more, allocated them afresh each step.)
+# A request takes the smallest idle buffer that holds it, if that is at most
+# twice its size (a 2 MiB pad buffer should not tie up a 30 MiB column buffer
+# that the next layer wants); so one set of buffers serves every layer of a
+# network in turn. The pool keeps up to twice as many idle bytes as were ever
+# lent out at once (at least MIN_POOL_BYTES): then every buffer of a training
+# step comes back for the next step, whatever the batch size.
 
-_pool = {}
-_pool_bytes = 0   # idle, in the pool
-_lent_bytes = 0   # handed out by workspace() and not released yet
+_idle = []        # idle byte buffers, smallest first
+_lent = {}        # id(buffer) -> buffer, for the buffers handed out
+_idle_bytes = 0
+_lent_bytes = 0
 _high_water = 0   # the most ever lent out at once
-POOL_LIMIT_BYTES = 1 << 29  # the pool may always keep 512 MiB
+MIN_POOL_BYTES = 1 << 26  # the pool may always keep 64 MiB
 
 
 def workspace(shape, dtype):
-    """An uninitialized scratch array, recycled when one of that shape is free."""
-    global _pool_bytes, _lent_bytes, _high_water
-    free = _pool.get((tuple(shape), xp.dtype(dtype)))
-    if free:
-        array = free.pop()
-        _pool_bytes -= array.nbytes
+    """An uninitialized scratch array, recycled from an idle buffer when one fits."""
+    global _idle_bytes, _lent_bytes, _high_water
+    dtype = xp.dtype(dtype)
+    nbytes = max(1, prod(shape) * dtype.itemsize)
+    fits = bisect.bisect_left([b.nbytes for b in _idle], nbytes)
+    if fits < len(_idle) and _idle[fits].nbytes <= 2 * nbytes:
+        buffer = _idle.pop(fits)
+        _idle_bytes -= buffer.nbytes
     else:
-        array = xp.empty(shape, dtype=dtype)
-    _lent_bytes += array.nbytes
+        buffer = xp.empty(nbytes, dtype=xp.uint8)
+    _lent[id(buffer)] = buffer
+    _lent_bytes += buffer.nbytes
     _high_water = max(_high_water, _lent_bytes)
-    return array
+    return buffer[:prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def release(array):
-    """Give a :func:`workspace` array back; the caller must not use it again."""
-    global _pool_bytes, _lent_bytes
-    if array is None or _pool is None:
-        return  # (_pool is None while the interpreter shuts down)
-    owner = array.base
-    if owner is not None and owner.base is None and owner.size == array.size:
-        array = owner  # a whole-buffer view (reshaped, channel-major): pool the buffer itself
-    _lent_bytes -= array.nbytes
-    if _pool_bytes + array.nbytes > max(POOL_LIMIT_BYTES, _high_water):
+    """Give back a :func:`workspace` array (or any view of one); the caller
+    must not use it again. Anything else, and a second release, is ignored."""
+    global _idle_bytes, _lent_bytes
+    if array is None or _lent is None:
+        return  # (_lent is None while the interpreter shuts down)
+    buffer = _lent.pop(id(array if array.base is None else array.base), None)
+    if buffer is None:
         return
-    _pool.setdefault((array.shape, array.dtype), []).append(array)
-    _pool_bytes += array.nbytes
+    _lent_bytes -= buffer.nbytes
+    if _idle_bytes + buffer.nbytes > max(MIN_POOL_BYTES, 2 * _high_water):
+        return
+    bisect.insort(_idle, buffer, key=lambda b: b.nbytes)
+    _idle_bytes += buffer.nbytes
 
 
 def clear_workspace():
     """Drop every idle buffer (frees memory after training, for example)."""
-    global _pool_bytes, _high_water
-    _pool.clear()
-    _pool_bytes = 0
+    global _idle_bytes, _high_water
+    _idle.clear()
+    _idle_bytes = 0
     _high_water = _lent_bytes
 
 
@@ -151,6 +162,16 @@ def is_channel_major(x):
     return x.ndim >= 3 and x.shape[0] > 1 and x.shape[1] > 1 and x.strides[0] < x.strides[1]
 
 
+def workspace_like(x, shape=None):
+    """A :func:`workspace` buffer of ``shape`` (default: ``x``'s) in ``x``'s
+    memory order, channel-major or not, so that passes between the two run
+    straight through memory."""
+    shape = tuple(x.shape if shape is None else shape)
+    if is_channel_major(x):
+        return workspace((shape[1], shape[0]) + shape[2:], x.dtype).swapaxes(0, 1)
+    return workspace(shape, x.dtype)
+
+
 def pad_scratch(x, pads, value=0.0):
     """Like :func:`pad`, but into a recycled :func:`workspace` buffer: only the
     border is written besides the copy of ``x``, and the buffer has ``x``'s
@@ -158,10 +179,7 @@ def pad_scratch(x, pads, value=0.0):
     Release it when done."""
     nd = len(pads)
     shape = x.shape[:-nd] + tuple(s + b + a for s, (b, a) in zip(x.shape[-nd:], pads))
-    if is_channel_major(x):
-        out = workspace((shape[1], shape[0]) + shape[2:], x.dtype).swapaxes(0, 1)
-    else:
-        out = workspace(shape, x.dtype)
+    out = workspace_like(x, shape)
     lead = (slice(None),) * (x.ndim - nd)
     for axis, (before, after) in enumerate(pads):
         rest = (slice(None),) * (nd - axis - 1)
