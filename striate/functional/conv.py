@@ -109,6 +109,7 @@ class Saved:
         if self.route == "columns":
             return channels_first(grad, groups)
         if self.grad is not grad:
+            self.forget_gradient()
             self.grad, self.flat_grad = grad, self.strips.positions(grad, groups)
         return self.flat_grad
 
@@ -116,10 +117,14 @@ class Saved:
         """The GEMM with the columns -> (N, O, *out_spatial), channel-major."""
         if self.route == "columns":
             return apply_weight(w, self.buffer, n, out_spatial)
-        flat = gemm(w, self.buffer).reshape(w.shape[0], n, -1)  # (O, N, Q)
-        return compact(self.strips.outputs(flat)).swapaxes(0, 1)
+        flat = gemm(w, self.buffer, out=True)                  # (G, Og, N*Q), scratch
+        out = compact(self.strips.outputs(flat.reshape(w.shape[0], n, -1)))
+        release(flat)
+        return out.swapaxes(0, 1)
 
     def forget_gradient(self):
+        if self.route != "columns":
+            release(self.flat_grad)  # strips' positions are a workspace buffer
         self.grad = self.flat_grad = None
 
     def weight_gradient(self, grad, groups, weight_shape):
@@ -127,14 +132,23 @@ class Saved:
             return winograd.weight_gradient(grad, self.buffer, weight_shape)
         return weight_gradient(self.positions(grad, groups), self.buffer, weight_shape)
 
-    def input_gradient(self, grad, w, groups):
+    def input_gradient(self, grad, w, groups, pads):
         """The adjoint of the strips route: ``w^T @ grad`` as strip columns,
-        added back onto the padded input's pixels -> (N, C, *padded)."""
+        added back onto the padded input's pixels, cropped by ``pads``
+        -> (N, C, *input), channel-major."""
         o, cg = w.shape[:2]
         w_t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
-        return self.strips.col2im(xp.matmul(w_t, self.positions(grad, groups)))
+        positions = self.positions(grad, groups)
+        cols = xp.matmul(w_t, positions, out=workspace(w_t.shape[:2] + positions.shape[2:],
+                                                      positions.dtype))
+        padded = self.strips.col2im(cols)
+        release(cols)
+        out = compact(crop(padded, pads))
+        release(padded)
+        return out
 
     def release(self):
+        self.forget_gradient()
         release(self.buffer)
         self.buffer = None
 
@@ -177,10 +191,13 @@ def copy_columns(windows, nd, groups):
     return cols
 
 
-def gemm(w, cols):
-    """One GEMM per group: (G, Og, Cg*K) @ (G, Cg*K, P) -> (G, Og, P)."""
+def gemm(w, cols, out=False):
+    """One GEMM per group: (G, Og, Cg*K) @ (G, Cg*K, P) -> (G, Og, P), into a
+    workspace buffer if ``out`` (release it)."""
     groups = cols.shape[0]
-    return xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
+    w = w.reshape(groups, w.shape[0] // groups, -1)
+    buffer = workspace(w.shape[:2] + cols.shape[2:], cols.dtype) if out else None
+    return xp.matmul(w, cols, out=buffer)
 
 
 def apply_weight(w, cols, n, out_spatial):
@@ -351,7 +368,7 @@ class Conv(Function):
                     gw = weight_gradient_flipped(grad_columns, self.x, self.groups, self.w_shape)
                 grad_columns.release()
             elif self.saved is not None and self.saved.route == "strips":
-                gx = compact(crop(self.saved.input_gradient(grad, self.w, self.groups), self.pads))
+                gx = self.saved.input_gradient(grad, self.w, self.groups, self.pads)
             else:
                 gx = compact(crop(correlate_transposed(grad, self.w, self.stride, self.dilation,
                                                        self.groups, self.padded_shape), self.pads))
@@ -385,11 +402,12 @@ class ConvTranspose(Function):
         full_shape = (x.shape[0], w.shape[1] * self.groups) + full
         strips = Strips.plan(full_shape, kernel, self.stride, self.dilation, in_spatial)
         if strips is not None:  # conv's input gradient, by strips
-            padded_out = Saved("strips", None, strips).input_gradient(x, w, self.groups)
+            adjoint = Saved("strips", None, strips)
+            out = adjoint.input_gradient(x, w, self.groups, self.pads)
+            adjoint.release()
         else:
-            padded_out = correlate_transposed(x, w, self.stride, self.dilation, self.groups,
-                                              full_shape)
-        out = compact(crop(padded_out, self.pads))
+            out = compact(crop(correlate_transposed(x, w, self.stride, self.dilation,
+                                                    self.groups, full_shape), self.pads))
         if b is not None:
             out += b.reshape(_bias_shape(len(kernel)))
         self.x = x if self.needs_input_grad[1] else None

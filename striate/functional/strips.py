@@ -117,24 +117,28 @@ class Strips:
         """An output gradient (N, O, *O) at the flat positions: (G, Og, N*Q),
         zero at the junk ones (they had no effect on the loss)."""
         n, o = grad.shape[:2]
-        flat = xp.zeros((o, n, self.length), dtype=grad.dtype)
+        flat = workspace((o, n, self.length), grad.dtype)  # release it
+        flat.fill(0)
         self.outputs(flat)[...] = grad.swapaxes(0, 1)
         return flat.reshape(groups, o // groups, -1)
 
     def col2im(self, cols):
         """Adjoint of :meth:`columns`: add (C, K, N, Q)-ordered columns back onto
-        the padded input's pixels -> (N, C, *S), channel-major."""
+        the padded input's pixels -> (N, C, *S), channel-major, a workspace
+        buffer (release it)."""
         n, c = self.padded_shape[:2]
         by_tap = cols.reshape(c, len(self.taps), n, self.length)
-        planes = xp.zeros((len(self.phases), c, n, prod(self.grid)), dtype=cols.dtype)
+        planes = workspace((len(self.phases), c, n, prod(self.grid)), cols.dtype)
+        planes.fill(0)
         for k, (phase, shift) in enumerate(self.taps):
             planes[phase, :, :, shift:shift + self.length] += by_tap[:, k]
         spatial = self.padded_shape[2:]
         if len(self.phases) == 1:
             return planes[0].reshape((c, n) + spatial).swapaxes(0, 1)
-        result = xp.empty((c, n) + spatial, dtype=cols.dtype)
+        result = workspace((c, n) + spatial, cols.dtype)
         for index, phase in enumerate(self.phases):
             target = result[(Ellipsis,) + tuple(slice(r, None, s) for r, s in zip(phase, self.stride))]
             plane = planes[index].reshape((c, n) + self.grid)
             copy_split(target, plane[(Ellipsis,) + tuple(slice(0, m) for m in target.shape[2:])])
+        release(planes)
         return result.swapaxes(0, 1)
