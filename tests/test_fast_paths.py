@@ -12,7 +12,7 @@ import striate
 import striate.functional as F
 from striate import threads
 from striate.functional import conv, winograd
-from striate.functional.strips import Strips
+from striate.functional.strips import Shifts, Strips
 from striate.functional.windows import (col2im, copy_split, im2col, is_channel_major,
                                         pad_scratch, release)
 from harness import check_against_torch, check_gradients, randn
@@ -33,6 +33,9 @@ STRIP_CASES = [
     ((2, 4, 7, 6), (8, 4, 1, 1), dict(stride=2)),             # ResNet's 1x1 shortcut
     ((2, 2, 9, 10), (3, 2, 3, 2), dict(stride=(2, 3), dilation=(2, 1), padding=1)),
     ((2, 2, 11), (3, 2, 3), dict(stride=3)),
+    ((2, 3, 6, 5), (4, 3, 3, 3), dict(padding=(0, 1))),       # rows unpadded, columns padded
+    ((2, 2, 5, 6), (3, 2, 2, 3), dict(padding=(1, 2))),       # wider than 'same'
+    ((2, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),          # LeNet's C1
 ]
 
 # (input shape, out channels, padding): Winograd's 3x3 stride-1 convolutions,
@@ -57,16 +60,30 @@ def _run(fn, x, w, **options):
 # --------------------------------------------------------------------------- strips
 
 
+def _no_plan(monkeypatch, *classes):
+    for cls in classes:
+        monkeypatch.setattr(cls, "plan", classmethod(lambda cls, *args: None))
+
+
+@pytest.mark.parametrize("padded_copy", [False, True], ids=["shifts", "padded"])
 @pytest.mark.parametrize("x_shape, w_shape, options", STRIP_CASES)
-def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options):
+def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options, padded_copy):
+    """Both strip routes (unpadded shifts at stride 1, strips of a padded
+    copy) give im2col's output and gradients."""
+    if padded_copy:
+        _no_plan(monkeypatch, Shifts)
     x, w = randn(*x_shape, seed=1), randn(*w_shape, seed=2)
     fn = _conv_fn(len(x_shape) - 2)
     taken = []
-    monkeypatch.setattr(Strips, "columns", lambda self, *a, original=Strips.columns:
-                        taken.append(1) or original(self, *a))
+    for cls in (Strips, Shifts):
+        monkeypatch.setattr(cls, "columns", lambda self, *a, original=cls.columns:
+                            taken.append(type(self)) or original(self, *a))
     fast = _run(fn, x, w, **options)
-    assert taken, "the strips route was not taken"
-    monkeypatch.setattr(Strips, "plan", classmethod(lambda cls, *args: None))
+    assert taken, "no strips route was taken"
+    stride = options.get("stride", 1)
+    if not padded_copy and stride == 1 and options.get("padding", 0) != (1, 2):
+        assert Shifts in taken
+    _no_plan(monkeypatch, Strips, Shifts)
     reference = _run(fn, x, w, **options)
     for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
@@ -80,7 +97,7 @@ def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options):
 def test_transposed_convolution_strips_agree_with_col2im(monkeypatch, x_shape, w_shape, options):
     x, w = randn(*x_shape, seed=1), randn(*w_shape, seed=2)
     fast = _run(F.conv_transpose2d, x, w, **options)
-    monkeypatch.setattr(Strips, "plan", classmethod(lambda cls, *args: None))
+    _no_plan(monkeypatch, Strips, Shifts)
     reference = _run(F.conv_transpose2d, x, w, **options)
     for what, a, b in zip(("forward", "input gradient", "weight gradient"), fast, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=what)
@@ -103,6 +120,35 @@ def test_strips_are_the_windows_read_along_flat_images(stride):
             np.testing.assert_array_equal(cols[..., i * width + j],
                                           windows[..., i, j].reshape(2, 3, 9).transpose(1, 2, 0))
     release(cols)
+
+
+@pytest.mark.parametrize("pads", [((1, 1), (1, 1)), ((0, 0), (1, 1)), ((2, 0), (0, 1))])
+def test_shifts_are_the_windows_of_the_zero_padded_image(pads):
+    """Shift column [c, tap, n] at q = i*W + j is im2col's window entry of the
+    padded image at output (i, j): pixels read off the image are zeros, and
+    so are those that a row end would have wrapped into the next row."""
+    x = randn(2, 3, 7, 8) + 5.0  # no zeros of its own
+    kernel = (3, 3)
+    padded = np.pad(x, ((0, 0), (0, 0)) + pads)
+    out_spatial = (padded.shape[2] - 2, padded.shape[3] - 2)
+    shifts = Shifts.plan(x.shape, pads, kernel, (1, 1), (1, 1), out_spatial, x)
+    assert shifts is not None and shifts.dense == (out_spatial[1] == 8)
+    cols = shifts.columns(x, 1).reshape(3, 9, 2, shifts.length)
+    windows = im2col(padded, kernel, (1, 1), (1, 1), out_spatial)
+    for i in range(out_spatial[0]):
+        for j in range(out_spatial[1]):
+            np.testing.assert_array_equal(cols[..., i * 8 + j],
+                                          windows[..., i, j].reshape(2, 3, 9).transpose(1, 2, 0))
+    release(cols)
+
+
+def test_shifts_need_stride_one_and_outputs_no_wider_than_the_input():
+    x = np.zeros((1, 1, 9, 9))
+    assert Shifts.plan(x.shape, ((1, 1), (1, 1)), (3, 3), (2, 2), (1, 1), (5, 5), x) is None
+    assert Shifts.plan(x.shape, ((0, 0), (2, 2)), (1, 1), (1, 1), (1, 1), (9, 13), x) is None
+    assert Shifts.plan(x.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), x).dense
+    gappy = np.zeros((1, 1, 9, 12))[:, :, :, :9]
+    assert Shifts.plan(gappy.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), gappy) is None
 
 
 def test_strips_wasting_more_than_half_fall_back_to_im2col():

@@ -56,7 +56,7 @@ from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
                         check_output_padding, check_spatial_input, check_window_fits,
                         nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
 from . import winograd
-from .strips import Strips
+from .strips import Shifts, Strips
 from .windows import (col2im, copy_split, crop, im2col, output_shape, pad_scratch, release,
                       workspace)
 
@@ -87,6 +87,10 @@ def pad_and_correlate(x, pads, w, stride, dilation, groups, columns_wanted=False
             out = compact(out[:, :, :out_spatial[0], :out_spatial[1]])
         saved = Saved("winograd", tiles)
     else:
+        shifts = Shifts.plan(x.shape, pads, w.shape[2:], stride, dilation, out_spatial, x)
+        if shifts is not None:  # stride 1: no padded copy at all
+            saved = Saved("strips", shifts.columns(x, groups), shifts)
+            return saved.apply_weight(w, x.shape[0], out_spatial), saved
         padded = padded_scratch(x, pads)
         out, saved = correlate(padded, w, stride, dilation, groups, out_spatial)
     release_padded(padded, x)
@@ -97,11 +101,13 @@ class Saved:
     """What a convolution's backward needs from its forward pass: the
     ``route`` it took and its ``buffer`` (a workspace array): im2col's
     ``"columns"`` or ``"strips"`` (G, Cg*K, positions), or Winograd's tiles;
-    for strips also their geometry, ``strips``."""
+    for strips also their geometry, ``strips`` (a :class:`Strips` or
+    :class:`Shifts`)."""
 
     def __init__(self, route, buffer, strips=None):
         self.route, self.buffer, self.strips = route, buffer, strips
         self.grad = self.flat_grad = None
+        self.flat_owned = False  # whether flat_grad is a workspace buffer
 
     def positions(self, grad, groups):
         """The output gradient (N, O, *out) as the (G, Og, positions) matrix
@@ -110,12 +116,13 @@ class Saved:
             return channels_first(grad, groups)
         if self.grad is not grad:
             self.forget_gradient()
-            self.grad, self.flat_grad = grad, self.strips.positions(grad, groups)
+            self.flat_grad, self.flat_owned = self.strips.positions(grad, groups)
+            self.grad = grad
         return self.flat_grad
 
     def apply_weight(self, w, n, out_spatial):
         """The GEMM with the columns -> (N, O, *out_spatial), channel-major."""
-        if self.route == "columns":
+        if self.route == "columns" or self.strips.dense:
             return apply_weight(w, self.buffer, n, out_spatial)
         flat = gemm(w, self.buffer, out=True)                  # (G, Og, N*Q), scratch
         out = compact(self.strips.outputs(flat.reshape(w.shape[0], n, -1)))
@@ -123,9 +130,10 @@ class Saved:
         return out.swapaxes(0, 1)
 
     def forget_gradient(self):
-        if self.route != "columns":
-            release(self.flat_grad)  # strips' positions are a workspace buffer
+        if self.flat_owned:
+            release(self.flat_grad)
         self.grad = self.flat_grad = None
+        self.flat_owned = False
 
     def weight_gradient(self, grad, groups, weight_shape):
         if self.route == "winograd":
@@ -143,7 +151,7 @@ class Saved:
                                                       positions.dtype))
         padded = self.strips.col2im(cols)
         release(cols)
-        out = compact(crop(padded, pads))
+        out = compact(crop(padded, pads) if self.strips.padded_input else padded)
         release(padded)
         return out
 

@@ -16,6 +16,17 @@ padded image into its S*S *phases*, the planes of pixels (S*m + r, S*n + t),
 once (one strided copy of the input); then tap (kh, kw) reads phase
 (kh mod S, kw mod S) at (i + kh div S, j + kw div S): a stride-1 strip again.
 
+At stride 1 the padding need not be copied at all (:class:`Shifts`): lay
+the flat positions out on the *unpadded* image's rows, q = i*W + j, so that
+tap (kh, kw) reads pixel q + (kh - P)*W + (kw - P) of the unpadded image.
+Where that falls outside the image the padding would have supplied a zero:
+before the first row or after the last, the strip is simply cut short and
+its ends zeroed; off the left or right edge, the read wraps into the
+neighbouring row, and those few entries (one or two per row) are zeroed
+after the copy. With 'same' padding no position is junk at all, so the GEMM
+result *is* the output, with nothing to crop, and the output gradient *is*
+the matrix at the positions.
+
 Symbols: N batch, C channels, K taps, (*S) the padded input, (*O) the output,
 (*M) a phase plane (S/stride, rounded up), Q the strip length: the flat
 positions from the first output to the last, in one image.
@@ -42,11 +53,17 @@ def plane_strides(spatial):
 
 
 class Strips:
-    """The strip geometry of one convolution (see the module docstring).
+    """The strip geometry of one convolution of a padded input (see the
+    module docstring).
 
     ``plan`` returns one, or None where strips would waste too much (a kernel
     nearly as large as the image) or the image planes are not contiguous.
     """
+
+    #: whether :meth:`col2im` returns the padded input's gradient (crop it)
+    padded_input = True
+    #: whether every flat position is an output (nothing to crop or scatter)
+    dense = False
 
     def __init__(self, padded_shape, kernel, stride, dilation, out_spatial):
         self.padded_shape, self.stride = tuple(padded_shape), tuple(stride)
@@ -115,12 +132,13 @@ class Strips:
 
     def positions(self, grad, groups):
         """An output gradient (N, O, *O) at the flat positions: (G, Og, N*Q),
-        zero at the junk ones (they had no effect on the loss)."""
+        zero at the junk ones (they had no effect on the loss), and True: it
+        is a workspace buffer (see :meth:`Shifts.positions`)."""
         n, o = grad.shape[:2]
-        flat = workspace((o, n, self.length), grad.dtype)  # release it
+        flat = workspace((o, n, self.length), grad.dtype)
         flat.fill(0)
         self.outputs(flat)[...] = grad.swapaxes(0, 1)
-        return flat.reshape(groups, o // groups, -1)
+        return flat.reshape(groups, o // groups, -1), True
 
     def col2im(self, cols):
         """Adjoint of :meth:`columns`: add (C, K, N, Q)-ordered columns back onto
@@ -142,3 +160,123 @@ class Strips:
             copy_split(target, plane[(Ellipsis,) + tuple(slice(0, m) for m in target.shape[2:])])
         release(planes)
         return result.swapaxes(0, 1)
+
+
+class Shifts:
+    """Stride-1 strips read straight from the unpadded input, the padding
+    supplied by zeroing (see the module docstring).
+
+    Positions: (O0, S1, ..., S_last) per image, flat q = i*W + j in 2-d, the
+    output rows laid on the input's rows; Q = O0 * S1 * ... of them.
+    """
+
+    padded_input = False
+
+    def __init__(self, shape, pads, kernel, dilation, out_spatial):
+        self.shape, self.out_spatial = tuple(shape), tuple(out_spatial)
+        spatial = self.shape[2:]
+        self.grid = (out_spatial[0],) + spatial[1:]
+        self.plane = plane_strides(spatial)
+        self.length = prod(self.grid)
+        self.dense = self.grid == self.out_spatial
+        self.size = prod(spatial)
+        # per dimension, the offset of each kernel index from the output pixel
+        self.kernel_offsets = tuple(tuple(t * d - before for t in range(k))
+                                    for k, d, (before, _) in zip(kernel, dilation, pads))
+        self.taps = []  # per tap: (flat shift, per-dimension offset)
+        for offset in itertools.product(*self.kernel_offsets):
+            self.taps.append((sum(o * p for o, p in zip(offset, self.plane)), offset))
+
+    @classmethod
+    def plan(cls, shape, pads, kernel, stride, dilation, out_spatial, x=None):
+        """The geometry for a convolution of an input of ``shape`` (N, C, *S)
+        with ``pads``, or None: strides, outputs wider than the input past
+        the first dimension, too many junk positions, or image planes of
+        ``x`` that are not contiguous."""
+        if any(st != 1 for st in stride) or any(o > s for o, s in zip(out_spatial[1:], shape[3:])):
+            return None
+        shifts = cls(shape, pads, kernel, dilation, out_spatial)
+        if shifts.length > MAX_WASTE * prod(out_spatial):
+            return None
+        if x is not None and tuple(st / x.itemsize for st in x.strides[2:]) != shifts.plane:
+            return None
+        return shifts
+
+    def span(self, shift):
+        """The positions [lo, hi) whose pixel q + shift lies inside the image."""
+        return max(0, -shift), min(self.length, self.size - shift)
+
+    def zero_wrapped(self, cols, kernel_offsets):
+        """Zero the entries of ``cols`` (C, K, N, Q) at output positions where
+        a tap reads across a row end (off the image on a dimension past the
+        first): one fill per such (dimension, tap offset), all channels and
+        other taps at once. (At the junk positions past the outputs the value
+        does not matter as long as it is finite.)"""
+        c, _, n, _ = cols.shape
+        kernel = tuple(len(o) for o in kernel_offsets)
+        grid = cols.reshape((c,) + kernel + (n,) + self.grid)
+        nd = len(kernel)
+        for axis in range(1, nd):
+            size, out = self.grid[axis], self.out_spatial[axis]
+            for t, o in enumerate(kernel_offsets[axis]):
+                start, stop = (0, min(-o, out)) if o < 0 else (size - o, out) if o > 0 else (0, 0)
+                if start < stop:
+                    index = [slice(None)] * grid.ndim
+                    index[1 + axis], index[2 + nd + axis] = t, slice(start, stop)
+                    grid[tuple(index)] = 0
+
+    def columns(self, x, groups):
+        """The columns (G, Cg*K, N*Q), a workspace buffer: one strip copy per tap."""
+        n, c = self.shape[:2]
+        source = x.swapaxes(0, 1).reshape(c, n, -1)  # (C, N, S): a view (planes contiguous)
+        cols = workspace((groups, c // groups * len(self.taps), n * self.length), x.dtype)
+        by_tap = cols.reshape(c, len(self.taps), n, self.length)
+        for k, (shift, _) in enumerate(self.taps):
+            lo, hi = self.span(shift)
+            target = by_tap[:, k]
+            if hi > lo:
+                copy_split(target[:, :, lo:hi], source[:, :, lo + shift:hi + shift])
+            if lo > 0:
+                target[:, :, :lo] = 0
+            if max(hi, lo) < self.length:
+                target[:, :, max(hi, lo):] = 0
+        self.zero_wrapped(by_tap, self.kernel_offsets)
+        return cols
+
+    def outputs(self, flat):
+        """The real outputs among the flat positions: (..., Q) -> (..., *O), a view."""
+        grid = flat.reshape(flat.shape[:-1] + self.grid)
+        return grid[(Ellipsis,) + tuple(slice(0, o) for o in self.out_spatial)]
+
+    def positions(self, grad, groups):
+        """An output gradient (N, O, *O) at the flat positions: (G, Og, N*Q),
+        zero at the junk ones, and whether it is a workspace buffer (it is
+        not when every position is an output and ``grad`` is channel-major:
+        then it is ``grad`` itself)."""
+        n, o = grad.shape[:2]
+        by_channel = grad.swapaxes(0, 1)
+        if self.dense and by_channel.flags.c_contiguous:
+            return by_channel.reshape(groups, o // groups, -1), False
+        flat = workspace((o, n, self.length), grad.dtype)
+        if self.dense:
+            copy_split(flat.reshape(by_channel.shape), by_channel)
+            return flat.reshape(groups, o // groups, -1), True
+        flat.fill(0)
+        self.outputs(flat)[...] = grad.swapaxes(0, 1)
+        return flat.reshape(groups, o // groups, -1), True
+
+    def col2im(self, cols):
+        """Adjoint of :meth:`columns`: add (C, K, N, Q)-ordered columns back onto
+        the input's pixels -> (N, C, *S), channel-major, a workspace buffer
+        (release it). The entries that read the padding are zeroed first
+        (``cols`` is scratch and is overwritten there)."""
+        n, c = self.shape[:2]
+        by_tap = cols.reshape(c, len(self.taps), n, self.length)
+        image = workspace((c, n, self.size), cols.dtype)
+        image.fill(0)
+        self.zero_wrapped(by_tap, self.kernel_offsets)
+        for k, (shift, _) in enumerate(self.taps):
+            lo, hi = self.span(shift)
+            if hi > lo:
+                image[:, :, lo + shift:hi + shift] += by_tap[:, k, :, lo:hi]
+        return image.reshape((c, n) + self.shape[2:]).swapaxes(0, 1)
