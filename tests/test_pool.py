@@ -115,6 +115,29 @@ def test_integer_max_pool_matches_torch(nd, shape, options, dtype):
     np.testing.assert_array_equal(ours.data, reference.numpy())
 
 
+@pytest.mark.parametrize("options", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                     dict(kernel_size=3, stride=1)])
+@pytest.mark.parametrize("channel_major", [False, True])
+def test_max_pool_gives_a_tied_window_s_gradient_to_its_first_maximum(options, channel_major):
+    """After a ReLU many windows are all zeros: PyTorch routes the gradient to
+    the first maximum in scan order, and so must we (tiling and overlapping
+    windows, plain and channel-major input)."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.integers(-3, 3, size=(3, 4, 8, 8)), 0).astype(np.float32)
+    if channel_major:
+        x = np.ascontiguousarray(x.swapaxes(0, 1)).swapaxes(0, 1)
+    ours = striate.Tensor(x, requires_grad=True)
+    out = F.max_pool2d(ours, **options)
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(upstream)
+    theirs = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    T.max_pool2d(theirs, **options).backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.data, T.max_pool2d(torch.tensor(np.ascontiguousarray(x)),
+                                                         **options).numpy())
+    # (overlapping windows add their shares in another order: rounding only)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_max_pool_routes_gradient_to_the_winner():
     x = striate.Tensor(np.array([[[[1., 5., 2.], [4., 3., 0.], [7., 6., 8.]]]]), requires_grad=True)
     out = F.max_pool2d(x, 2, stride=1)              # windows overlap: 5 wins twice

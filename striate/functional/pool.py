@@ -35,49 +35,61 @@ class MaxPool(Function):
     ``pads`` are (before, after) pairs, already extended for ceil mode.
     With NaN inputs the output is NaN, as in PyTorch, but the gradient is not
     routed to the NaN (PyTorch routes it there).
+
+    Forward is a running maximum over the KH*KW offsets, nothing more; backward
+    finds each window's winner again by comparing the (saved, padded) input
+    with the output, offset by offset. That costs fewer passes over memory than
+    recording the winner's index as the maximum is taken, and keeps nothing but
+    arrays the graph holds anyway when there is no padding.
     """
 
     def __init__(self, kernel, stride, pads, dilation, out_spatial):
         self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
         self.out_spatial = out_spatial
+        # Windows that tile the input (kernel == stride, nothing padded, no
+        # dilation, no pixel left over): every input pixel is in exactly one.
+        self.tiles = (kernel == stride and not any(b or a for b, a in pads)
+                      and all(d == 1 for d in dilation))
 
     def offsets(self):
         return enumerate(offset_slices(self.kernel, self.stride, self.dilation, self.out_spatial))
 
     def forward(self, x):
         padded = pad(x, self.pads, value=lowest(x.dtype))
-        index_type = xp.uint8 if math.prod(self.kernel) <= 256 else xp.int32
-        best = winner = better = None
-        for k, (_, where) in self.offsets():
-            values = padded[where]
+        best = None
+        for _, (_, where) in self.offsets():
             if best is None:
-                best = values.copy(order="K")  # keeps a channel-major layout
-                if not self.needs_input_grad[0]:  # inference: the maximum is all we need
-                    continue
-                winner = xp.zeros(best.shape, dtype=index_type)
-                better = xp.empty(best.shape, dtype=xp.bool_)
-                continue
-            if winner is None:
-                xp.maximum(best, values, out=best)
-                continue
-            # Strict >: on a tie the first offset wins, as in PyTorch. Offsets come in
-            # increasing k, so the winner is the largest k that beat the running max:
-            # whole-array arithmetic, where masked copies would scatter element by
-            # element (benchmarks/ops.py times max_pool2d).
-            xp.greater(values, best, out=better)
-            xp.maximum(best, values, out=best)
-            xp.maximum(winner, better.astype(index_type) * index_type(k), out=winner)
-        self.winner, self.padded_shape = winner, padded.shape
+                best = padded[where].copy(order="K")  # keeps a channel-major layout
+            else:
+                xp.maximum(best, padded[where], out=best)
+        if self.needs_input_grad[0]:
+            self.padded, self.out = padded, best
+            self.tiles = self.tiles and all(o * k == size for o, k, size in
+                                            zip(best.shape[2:], self.kernel, padded.shape[2:]))
         return best
 
     def backward(self, grad):
         # Max-pool backward ROUTES the gradient: each window's gradient goes to
         # its winning input alone (d max / d x_i is 1 for the winner, 0 for the
         # rest); where overlapping windows share a winner, the gradients add.
-        grad_padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
+        # On a tie the first offset wins, as in PyTorch: ``unrouted`` holds the
+        # gradient of the windows whose winner is not found yet.
+        padded, out = self.padded, self.out
+        if self.tiles:  # each pixel is written once: no zeroing, no adding
+            grad_padded = xp.empty_like(padded)
+        else:
+            grad_padded = xp.zeros_like(padded)
+        unrouted = grad.copy(order="K")
+        last = math.prod(self.kernel) - 1
         for k, (_, where) in self.offsets():
-            grad_padded[where] += grad * (self.winner == k)
-        return xp.ascontiguousarray(crop(grad_padded, self.pads))
+            routed = unrouted * (padded[where] == out)
+            if self.tiles:
+                grad_padded[where] = routed
+            else:
+                grad_padded[where] += routed
+            if k < last:
+                unrouted -= routed  # exact: these windows' whole gradient, or zero
+        return crop(grad_padded, self.pads) if any(b or a for b, a in self.pads) else grad_padded
 
 
 class AvgPool(Function):
