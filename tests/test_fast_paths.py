@@ -289,6 +289,37 @@ def test_convolutions_hand_on_channel_major_arrays_that_behave_like_any_other():
     np.testing.assert_allclose(again.data, ref.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("op", ["batch_norm", "relu", "max_pool2d"])
+def test_element_and_channel_ops_give_the_same_on_channel_major_input(op):
+    """Batch norm takes BLAS dot products on channel-major input and einsum on
+    plain input; max-pool and ReLU keep the layout. Values and gradients agree
+    with the plain array's, and with PyTorch's."""
+    plain = randn(4, 3, 6, 6)
+    major = np.ascontiguousarray(plain.swapaxes(0, 1)).swapaxes(0, 1)
+    assert is_channel_major(major)
+    upstream = None
+    results = []
+    for x in (plain, major):
+        t = striate.Tensor(x, requires_grad=True)
+        if op == "batch_norm":
+            out = F.batch_norm(t, None, None, training=True)
+        elif op == "relu":
+            out = F.relu(t)
+        else:
+            out = F.max_pool2d(t, 2)
+        if upstream is None:
+            upstream = np.random.default_rng(3).standard_normal(out.shape)
+        out.backward(upstream)
+        results.append((out.data, t.grad))
+    theirs = torch.tensor(plain, requires_grad=True)
+    reference = {"batch_norm": lambda v: T.batch_norm(v, None, None, training=True),
+                 "relu": T.relu, "max_pool2d": lambda v: T.max_pool2d(v, 2)}[op](theirs)
+    reference.backward(torch.tensor(upstream))
+    for out, grad in results:
+        np.testing.assert_allclose(out, reference.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_pad_scratch_keeps_the_layout_and_returns_its_buffer():
     x = np.ascontiguousarray(randn(3, 4, 5, 5).swapaxes(0, 1)).swapaxes(0, 1)  # channel-major
     padded = pad_scratch(x, ((1, 1), (1, 1)))

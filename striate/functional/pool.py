@@ -82,10 +82,10 @@ class MaxPool(Function):
         unrouted = grad.copy(order="K")
         last = math.prod(self.kernel) - 1
         for k, (_, where) in self.offsets():
-            routed = unrouted * (padded[where] == out)
-            if self.tiles:
-                grad_padded[where] = routed
+            if self.tiles:  # written straight into place
+                routed = xp.multiply(unrouted, padded[where] == out, out=grad_padded[where])
             else:
+                routed = unrouted * (padded[where] == out)
                 grad_padded[where] += routed
             if k < last:
                 unrouted -= routed  # exact: these windows' whole gradient, or zero
