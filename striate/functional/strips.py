@@ -181,10 +181,10 @@ class Shifts:
         self.dense = self.grid == self.out_spatial
         self.size = prod(spatial)
         # per dimension, the offset of each kernel index from the output pixel
-        self.kernel_offsets = tuple(tuple(t * d - before for t in range(k))
-                                    for k, d, (before, _) in zip(kernel, dilation, pads))
+        offsets = [[t * d - before for t in range(k)]
+                   for k, d, (before, _) in zip(kernel, dilation, pads)]
         self.taps = []  # per tap: (flat shift, per-dimension offset)
-        for offset in itertools.product(*self.kernel_offsets):
+        for offset in itertools.product(*offsets):
             self.taps.append((sum(o * p for o, p in zip(offset, self.plane)), offset))
 
     @classmethod
@@ -206,24 +206,20 @@ class Shifts:
         """The positions [lo, hi) whose pixel q + shift lies inside the image."""
         return max(0, -shift), min(self.length, self.size - shift)
 
-    def zero_wrapped(self, cols, kernel_offsets):
-        """Zero the entries of ``cols`` (C, K, N, Q) at output positions where
-        a tap reads across a row end (off the image on a dimension past the
-        first): one fill per such (dimension, tap offset), all channels and
-        other taps at once. (At the junk positions past the outputs the value
-        does not matter as long as it is finite.)"""
-        c, _, n, _ = cols.shape
-        kernel = tuple(len(o) for o in kernel_offsets)
-        grid = cols.reshape((c,) + kernel + (n,) + self.grid)
-        nd = len(kernel)
-        for axis in range(1, nd):
-            size, out = self.grid[axis], self.out_spatial[axis]
-            for t, o in enumerate(kernel_offsets[axis]):
-                start, stop = (0, min(-o, out)) if o < 0 else (size - o, out) if o > 0 else (0, 0)
-                if start < stop:
-                    index = [slice(None)] * grid.ndim
-                    index[1 + axis], index[2 + nd + axis] = t, slice(start, stop)
-                    grid[tuple(index)] = 0
+    def zero_wrapped(self, tap, offset):
+        """Zero the entries of one tap's strips ``tap`` (C, N, Q) at output
+        positions where the tap, of per-dimension ``offset``, reads across a
+        row end (off the image on a dimension past the first). Done tap by
+        tap, right after its copy, while those cache lines are still near:
+        a strided fill over the whole columns afterwards costs twice as much.
+        (At the junk positions past the outputs the value does not matter as
+        long as it is finite.)"""
+        grid = tap.reshape(tap.shape[:2] + self.grid)
+        for axis in range(1, len(self.grid)):
+            size, out, o = self.grid[axis], self.out_spatial[axis], offset[axis]
+            start, stop = (0, min(-o, out)) if o < 0 else (size - o, out) if o > 0 else (0, 0)
+            if start < stop:
+                grid[(slice(None),) * (2 + axis) + (slice(start, stop),)] = 0
 
     def columns(self, x, groups):
         """The columns (G, Cg*K, N*Q), a workspace buffer: one strip copy per tap."""
@@ -231,7 +227,7 @@ class Shifts:
         source = x.swapaxes(0, 1).reshape(c, n, -1)  # (C, N, S): a view (planes contiguous)
         cols = workspace((groups, c // groups * len(self.taps), n * self.length), x.dtype)
         by_tap = cols.reshape(c, len(self.taps), n, self.length)
-        for k, (shift, _) in enumerate(self.taps):
+        for k, (shift, offset) in enumerate(self.taps):
             lo, hi = self.span(shift)
             target = by_tap[:, k]
             if hi > lo:
@@ -240,7 +236,7 @@ class Shifts:
                 target[:, :, :lo] = 0
             if max(hi, lo) < self.length:
                 target[:, :, max(hi, lo):] = 0
-        self.zero_wrapped(by_tap, self.kernel_offsets)
+            self.zero_wrapped(target, offset)
         return cols
 
     def outputs(self, flat):
@@ -274,9 +270,9 @@ class Shifts:
         by_tap = cols.reshape(c, len(self.taps), n, self.length)
         image = workspace((c, n, self.size), cols.dtype)
         image.fill(0)
-        self.zero_wrapped(by_tap, self.kernel_offsets)
-        for k, (shift, _) in enumerate(self.taps):
+        for k, (shift, offset) in enumerate(self.taps):
             lo, hi = self.span(shift)
             if hi > lo:
+                self.zero_wrapped(by_tap[:, k], offset)
                 image[:, :, lo + shift:hi + shift] += by_tap[:, k, :, lo:hi]
         return image.reshape((c, n) + self.shape[2:]).swapaxes(0, 1)
