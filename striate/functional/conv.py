@@ -16,10 +16,13 @@ makes N of them. The columns live in a recycled workspace
 (``windows.workspace``), because a fresh allocation of that size pays a page
 fault on every first touch. The columns are copied as *strips*
 (``strips.py``): each image flattened, one long run per (channel, tap),
-which copies several times faster than OW-long rows at the price of a few
-junk positions between rows. Winograd's F(2x2, 3x3) (``winograd.py``) is a
-third route for 3x3 stride-1 layers, exact but off by default: on NumPy its
-transforms cost more than the multiplications they save.
+which copies several times faster than OW-long rows. At stride 1 the runs
+are read from the unpadded input and the padding becomes zeroed entries
+(``Shifts``), so no padded copy is made; with a stride, from the phase
+planes of a padded copy (``Strips``). Winograd's F(2x2, 3x3)
+(``winograd.py``) is a third route for 3x3 stride-1 layers, exact but off by
+default: on NumPy its transforms cost more than the multiplications they
+save.
 
 The GEMM's ``(O, N, L)`` result is returned as it lies, *channel-major*: an
 (N, O, OH, OW) array whose memory is ordered (O, N, OH, OW) (a transposed
@@ -42,7 +45,11 @@ Backward, as the lecture notes derive it:
   (:func:`correlate_transposed`). ``tests/test_conv.py`` checks the flipped
   filter identity explicitly for both;
 * weight gradient: every kernel tap sees every output position, so the gradient
-  sums over all offsets: one GEMM of the output gradient with the columns;
+  sums over all offsets: one GEMM of the output gradient with the columns.
+  Where the input gradient takes the flipped route, the columns it builds of
+  the output gradient give the weight gradient too, paired with x itself
+  (:func:`weight_gradient_flipped`): then x's columns, nine times x for a 3x3
+  kernel, are not kept from forward to backward;
 * bias gradient: the output gradient summed over N and all positions.
 
 The same two kernels, swapped, give ``conv_transpose``: its forward is conv's

@@ -71,7 +71,7 @@ class BatchNorm(Function):
         if self.training:
             count = x3.shape[0] * x3.shape[2]
             mean = xp.einsum("ncs->c", x3) / count
-            centered = self.centered(x3, mean)
+            centered = self.subtract_mean(x3, mean)
             var = _channel_dot(centered, centered) / count
             self._update_running(mean, var, count)
             self.count = count
@@ -91,7 +91,7 @@ class BatchNorm(Function):
         return out.reshape(x.shape)
 
     @staticmethod
-    def centered(x3, mean):
+    def subtract_mean(x3, mean):
         """x - mean, per channel, in a workspace buffer of x's memory order."""
         return xp.subtract(x3, _per_channel(mean.astype(x3.dtype, copy=False)),
                            out=workspace_like(x3))
@@ -111,7 +111,7 @@ class BatchNorm(Function):
         need_b = self.has_bias and self.needs_input_grad[-1]
         g3 = g.reshape(self.x3.shape)
         batch_stats = need_x and self.training
-        centered = self.centered(self.x3, self.mean) if need_w or batch_stats else None
+        centered = self.subtract_mean(self.x3, self.mean) if need_w or batch_stats else None
         sum_g = xp.einsum("ncs->c", g3) if need_b or batch_stats else None
         sum_g_centered = (_channel_dot(g3, centered)
                           if need_w or batch_stats else None)

@@ -79,7 +79,11 @@ class MaxPool(Function):
             grad_padded = xp.empty_like(padded)
         else:
             grad_padded = xp.zeros_like(padded)
-        unrouted = grad.copy(order="K")
+        # in the output's memory order (channel-major after a convolution),
+        # whatever the gradient's (a flatten hands it back batch-major): the
+        # passes below then run straight through memory
+        unrouted = xp.empty_like(out)
+        unrouted[...] = grad
         last = math.prod(self.kernel) - 1
         for k, (_, where) in self.offsets():
             if self.tiles:  # written straight into place
