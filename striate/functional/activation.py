@@ -102,7 +102,8 @@ class ReLU(Function):
     def forward(self, x):
         # The mask is taken here, while x is still in cache: comparing the
         # output again in backward reads it back from memory (measured slower).
-        self.positive = x > 0
+        if self.needs_input_grad[0]:
+            self.positive = x > 0
         return xp.maximum(x, 0, dtype=x.dtype)
 
     def backward(self, g):
