@@ -34,7 +34,7 @@ positions from the first output to the last, in one image.
 import itertools
 from math import prod
 
-from ..backend import as_strided, xp
+from ..backend import as_strided
 from .windows import copy_split, release, workspace
 
 __all__ = []  # a building block of conv.py
