@@ -368,6 +368,30 @@ def test_workspace_pool_keeps_a_whole_step_whatever_the_fixed_cap(monkeypatch):
     windows.clear_workspace()
 
 
+def test_workspace_serves_threads_at_once():
+    """The playground's server runs predictions on several threads: every
+    buffer lent is the size asked for and is lent to one thread at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    from striate.functional import windows
+
+    windows.clear_workspace()
+    lent_before = len(windows._lent)
+
+    def borrow(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(300):
+            shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+            a = windows.workspace(shape, np.float32)
+            a.fill(seed)
+            assert a.shape == shape and (a == seed).all()  # no other thread wrote into it
+            windows.release(a)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(borrow, range(8)))
+    assert len(windows._lent) == lent_before
+    windows.clear_workspace()
+
+
 def test_workspace_lends_views_of_byte_buffers_and_takes_any_view_back(monkeypatch):
     from striate.functional import windows
 

@@ -93,7 +93,9 @@ class MaxPool(Function):
                 grad_padded[where] += routed
             if k < last:
                 unrouted -= routed  # exact: these windows' whole gradient, or zero
-        return crop(grad_padded, self.pads) if any(b or a for b, a in self.pads) else grad_padded
+        if any(b or a for b, a in self.pads):  # a gapless copy of the crop, in the same order
+            return xp.array(crop(grad_padded, self.pads), order="K", copy=True)
+        return grad_padded
 
 
 class AvgPool(Function):

@@ -28,6 +28,7 @@ only (each offset is one strided slice of the whole batch).
 """
 import bisect
 import itertools
+import threading
 from math import prod
 
 from ..backend import as_strided, xp
@@ -84,6 +85,7 @@ _lent = {}        # id(buffer) -> buffer, for the buffers handed out
 _idle_bytes = 0
 _lent_bytes = 0
 _high_water = 0   # the most ever lent out at once
+_lock = threading.Lock()  # the playground's server runs predictions on several threads
 MIN_POOL_BYTES = 1 << 26  # the pool may always keep 64 MiB
 
 
@@ -92,15 +94,19 @@ def workspace(shape, dtype):
     global _idle_bytes, _lent_bytes, _high_water
     dtype = xp.dtype(dtype)
     nbytes = max(1, prod(shape) * dtype.itemsize)
-    fits = bisect.bisect_left([b.nbytes for b in _idle], nbytes)
-    if fits < len(_idle) and _idle[fits].nbytes <= 2 * nbytes:
-        buffer = _idle.pop(fits)
-        _idle_bytes -= buffer.nbytes
-    else:
+    with _lock:
+        fits = bisect.bisect_left([b.nbytes for b in _idle], nbytes)
+        if fits < len(_idle) and _idle[fits].nbytes <= 2 * nbytes:
+            buffer = _idle.pop(fits)
+            _idle_bytes -= buffer.nbytes
+        else:
+            buffer = None
+    if buffer is None:
         buffer = xp.empty(nbytes, dtype=xp.uint8)
-    _lent[id(buffer)] = buffer
-    _lent_bytes += buffer.nbytes
-    _high_water = max(_high_water, _lent_bytes)
+    with _lock:
+        _lent[id(buffer)] = buffer
+        _lent_bytes += buffer.nbytes
+        _high_water = max(_high_water, _lent_bytes)
     return buffer[:prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
 
 
@@ -108,24 +114,26 @@ def release(array):
     """Give back a :func:`workspace` array (or any view of one); the caller
     must not use it again. Anything else, and a second release, is ignored."""
     global _idle_bytes, _lent_bytes
-    if array is None or _lent is None:
-        return  # (_lent is None while the interpreter shuts down)
-    buffer = _lent.pop(id(array if array.base is None else array.base), None)
-    if buffer is None:
-        return
-    _lent_bytes -= buffer.nbytes
-    if _idle_bytes + buffer.nbytes > max(MIN_POOL_BYTES, 2 * _high_water):
-        return
-    bisect.insort(_idle, buffer, key=lambda b: b.nbytes)
-    _idle_bytes += buffer.nbytes
+    if array is None or _lent is None or _lock is None:
+        return  # (None while the interpreter shuts down)
+    with _lock:
+        buffer = _lent.pop(id(array if array.base is None else array.base), None)
+        if buffer is None:
+            return
+        _lent_bytes -= buffer.nbytes
+        if _idle_bytes + buffer.nbytes > max(MIN_POOL_BYTES, 2 * _high_water):
+            return
+        bisect.insort(_idle, buffer, key=lambda b: b.nbytes)
+        _idle_bytes += buffer.nbytes
 
 
 def clear_workspace():
     """Drop every idle buffer (frees memory after training, for example)."""
     global _idle_bytes, _high_water
-    _idle.clear()
-    _idle_bytes = 0
-    _high_water = _lent_bytes
+    with _lock:
+        _idle.clear()
+        _idle_bytes = 0
+        _high_water = _lent_bytes
 
 
 # --------------------------------------------------------------------------- pad / im2col / col2im
