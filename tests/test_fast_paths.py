@@ -153,6 +153,24 @@ def test_shifts_need_stride_one_and_outputs_no_wider_than_the_input():
     assert Shifts.plan(gappy.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), gappy) is None
 
 
+@pytest.mark.parametrize("options", [dict(padding=1), dict(padding=2, dilation=2, groups=2),
+                                     dict(padding=(0, 1))])
+def test_stride_one_convolution_keeps_only_its_input_for_the_weight_gradient(options):
+    """With the flipped route for the input gradient, the weight gradient comes
+    from the gradient's columns and x (weight_gradient_flipped): no columns of
+    x are held between forward and backward; the gradients still match PyTorch."""
+    x = striate.Tensor(randn(2, 4, 7, 6), requires_grad=True)
+    w = striate.Tensor(randn(4, 4 // options.get("groups", 1), 3, 3, seed=2), requires_grad=True)
+    out = F.conv2d(x, w, **options)
+    assert out.creator.saved is None and out.creator.x is x.data
+    upstream = np.random.default_rng(5).standard_normal(out.shape)
+    out.backward(upstream)
+    xt, wt = torch.tensor(x.data, requires_grad=True), torch.tensor(w.data, requires_grad=True)
+    T.conv2d(xt, wt, **options).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(w.grad, wt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_strips_wasting_more_than_half_fall_back_to_im2col():
     tiny = np.zeros((1, 1, 9, 9))
     assert Strips.plan(tiny.shape, (3, 3), (1, 1), (1, 1), (7, 7), tiny) is not None
