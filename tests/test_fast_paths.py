@@ -81,7 +81,8 @@ def test_strips_agree_with_im2col(monkeypatch, x_shape, w_shape, options, padded
     fast = _run(fn, x, w, **options)
     assert taken, "no strips route was taken"
     stride = options.get("stride", 1)
-    if not padded_copy and stride == 1 and options.get("padding", 0) not in ((1, 2), 2):
+    padding = options.get("padding", 0)
+    if not padded_copy and stride == 1 and padding not in ((1, 2), 2, 0):
         assert Shifts in taken
     _no_plan(monkeypatch, Strips, Shifts)
     reference = _run(fn, x, w, **options)
@@ -149,6 +150,8 @@ def test_shifts_need_stride_one_and_outputs_no_wider_than_the_input():
     assert Shifts.plan(x.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), x).dense
     assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 5), (1, 1), (1, 1), (9, 9), x) is None
     assert Shifts.plan(x.shape, ((2, 2), (1, 1)), (5, 3), (1, 1), (1, 1), (9, 9), x).dense
+    assert Shifts.plan(x.shape, ((0, 0), (0, 0)), (3, 3), (1, 1), (1, 1), (7, 7), x) is None
+    assert Shifts.plan(x.shape, ((0, 0), (0, 0)), (1, 1), (1, 1), (1, 1), (9, 9), x).dense
     gappy = np.zeros((1, 1, 9, 12))[:, :, :, :9]
     assert Shifts.plan(gappy.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), gappy) is None
 

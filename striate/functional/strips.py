@@ -192,7 +192,8 @@ class Shifts:
         """The geometry for a convolution of an input of ``shape`` (N, C, *S)
         with ``pads``, or None: strides, outputs wider than the input past
         the first dimension, padding wider than 1 there, too many junk
-        positions, or image planes of ``x`` that are not contiguous.
+        positions, no padding and junk positions (:class:`Strips` do better
+        there), or image planes of ``x`` that are not contiguous.
 
         (Each pixel of side padding costs one strided write per row and tap
         that reads it, dearer than the padded copy it replaces once there are
@@ -204,6 +205,8 @@ class Shifts:
         shifts = cls(shape, pads, kernel, dilation, out_spatial)
         if shifts.length > MAX_WASTE * prod(out_spatial):
             return None
+        if not shifts.dense and not any(b or a for b, a in pads):
+            return None  # Strips read an unpadded input in place too, with fewer junk positions
         if x is not None and tuple(st / x.itemsize for st in x.strides[2:]) != shifts.plane:
             return None
         return shifts
