@@ -17,7 +17,8 @@ from ..autograd import Function
 from ..backend import lowest, xp
 from .arguments import (as_tensor, call_as_batch, check_pool_padding, check_spatial_input,
                         check_window_fits, nonnegative_tuple, positive_tuple)
-from .windows import ceil_mode_pads, col2im, crop, offset_slices, output_shape, pad, window_sum
+from .windows import (ceil_mode_pads, col2im, crop, is_channel_major, offset_slices,
+                      output_shape, pad, window_sum)
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -36,18 +37,22 @@ class MaxPool(Function):
     With NaN inputs the output is NaN, as in PyTorch, but the gradient is not
     routed to the NaN (PyTorch routes it there).
 
-    Forward is a running maximum over the KH*KW offsets, nothing more; backward
-    finds each window's winner again by comparing the (saved, padded) input
-    with the output, offset by offset. That costs fewer passes over memory than
-    recording the winner's index as the maximum is taken, and keeps nothing but
-    arrays the graph holds anyway when there is no padding.
+    Forward is a running maximum over the KH*KW offsets. Where the windows
+    tile the input (kernel = stride, no padding: LeNet's and VGG's pools)
+    that is all it does, and backward finds each window's winner again by
+    comparing input and output, offset by offset: fewer passes over memory
+    than noting the winner as the maximum is taken, and nothing kept that the
+    graph does not hold anyway. Where windows overlap (AlexNet's 3x3 stride-2
+    pools), each input pixel sits in several windows and backward would read
+    it for every one of them, so forward notes the winning offset instead.
     """
 
     def __init__(self, kernel, stride, pads, dilation, out_spatial):
         self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
         self.out_spatial = out_spatial
         # Windows that tile the input (kernel == stride, nothing padded, no
-        # dilation, no pixel left over): every input pixel is in exactly one.
+        # dilation): every input pixel is in exactly one (or none, at a
+        # leftover edge; checked in forward).
         self.tiles = (kernel == stride and not any(b or a for b, a in pads)
                       and all(d == 1 for d in dilation))
 
@@ -56,29 +61,51 @@ class MaxPool(Function):
 
     def forward(self, x):
         padded = pad(x, self.pads, value=lowest(x.dtype))
-        best = None
-        for _, (_, where) in self.offsets():
+        self.tiles = self.tiles and all(o * k == size for o, k, size in
+                                        zip(self.out_spatial, self.kernel, padded.shape[2:]))
+        note_winner = self.needs_input_grad[0] and not self.tiles
+        index_type = xp.uint8 if math.prod(self.kernel) <= 256 else xp.int32
+        best = winner = better = None
+        for k, (_, where) in self.offsets():
+            values = padded[where]
             if best is None:
-                best = padded[where].copy(order="K")  # keeps a channel-major layout
+                best = values.copy(order="K")  # keeps a channel-major layout
+                if note_winner:
+                    winner = xp.zeros_like(best, dtype=index_type)
+                    better = xp.empty_like(best, dtype=xp.bool_)
+            elif winner is None:
+                xp.maximum(best, values, out=best)
             else:
-                xp.maximum(best, padded[where], out=best)
+                # Strict >: on a tie the first offset wins, as in PyTorch. Offsets
+                # come in increasing k, so the winner is the largest k that beat
+                # the running max: whole-array arithmetic, no masked scatter.
+                xp.greater(values, best, out=better)
+                xp.maximum(best, values, out=best)
+                xp.maximum(winner, better.astype(index_type) * index_type(k), out=winner)
         if self.needs_input_grad[0]:
-            self.padded, self.out = padded, best
-            self.tiles = self.tiles and all(o * k == size for o, k, size in
-                                            zip(best.shape[2:], self.kernel, padded.shape[2:]))
+            self.padded, self.out, self.winner = (padded, best, None) if self.tiles else (None, None, winner)
+            self.padded_shape, self.channel_major = padded.shape, is_channel_major(x)
         return best
 
     def backward(self, grad):
         # Max-pool backward ROUTES the gradient: each window's gradient goes to
         # its winning input alone (d max / d x_i is 1 for the winner, 0 for the
         # rest); where overlapping windows share a winner, the gradients add.
-        # On a tie the first offset wins, as in PyTorch: ``unrouted`` holds the
-        # gradient of the windows whose winner is not found yet.
+        if self.tiles:
+            return self.route_by_comparison(grad)
+        grad_padded = _zeros(self.padded_shape, grad.dtype, self.channel_major)
+        for k, (_, where) in self.offsets():
+            grad_padded[where] += grad * (self.winner == k)
+        if any(b or a for b, a in self.pads):  # a gapless copy of the crop, in the same order
+            return xp.array(crop(grad_padded, self.pads), order="K", copy=True)
+        return grad_padded
+
+    def route_by_comparison(self, grad):
+        """Tiling windows: the winner is the first offset whose input equals the
+        output (PyTorch's tie rule); ``unrouted`` holds the gradient of the
+        windows whose winner is not found yet. Each pixel is written once."""
         padded, out = self.padded, self.out
-        if self.tiles:  # each pixel is written once: no zeroing, no adding
-            grad_padded = xp.empty_like(padded)
-        else:
-            grad_padded = xp.zeros_like(padded)
+        grad_padded = xp.empty_like(padded)
         # in the output's memory order (channel-major after a convolution),
         # whatever the gradient's (a flatten hands it back batch-major): the
         # passes below then run straight through memory
@@ -86,16 +113,17 @@ class MaxPool(Function):
         unrouted[...] = grad
         last = math.prod(self.kernel) - 1
         for k, (_, where) in self.offsets():
-            if self.tiles:  # written straight into place
-                routed = xp.multiply(unrouted, padded[where] == out, out=grad_padded[where])
-            else:
-                routed = unrouted * (padded[where] == out)
-                grad_padded[where] += routed
+            routed = xp.multiply(unrouted, padded[where] == out, out=grad_padded[where])
             if k < last:
                 unrouted -= routed  # exact: these windows' whole gradient, or zero
-        if any(b or a for b, a in self.pads):  # a gapless copy of the crop, in the same order
-            return xp.array(crop(grad_padded, self.pads), order="K", copy=True)
         return grad_padded
+
+
+def _zeros(shape, dtype, channel_major):
+    """Zeros of ``shape`` (N, C, *S), channel-major in memory if asked."""
+    if channel_major:
+        return xp.zeros((shape[1], shape[0]) + tuple(shape[2:]), dtype=dtype).swapaxes(0, 1)
+    return xp.zeros(shape, dtype=dtype)
 
 
 class AvgPool(Function):
