@@ -44,8 +44,6 @@ if ARGS is not None:
     from threads import pin_threads
     pin_threads(ARGS.threads)  # before NumPy loads
 
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, ROOT)
 import train as bench  # noqa: E402  (benchmarks/train.py: models, data)
 

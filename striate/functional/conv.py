@@ -64,8 +64,8 @@ from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
                         nonnegative_tuple, padding_pairs, positive_int, positive_tuple)
 from . import winograd
 from .strips import Shifts, Strips
-from .windows import (col2im, copy_split, crop, im2col, output_shape, pad_scratch, release,
-                      workspace)
+from .windows import (col2im, compact, copy_split, crop, im2col, output_shape, pad_scratch,
+                      release, workspace)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolve2d"]
@@ -227,12 +227,6 @@ def channels_first(grad, groups):
     n, o = grad.shape[:2]
     moved = xp.ascontiguousarray(grad.swapaxes(0, 1)).reshape(o, n, -1)
     return moved.reshape(groups, o // groups, -1)
-
-
-def compact(x):
-    """A copy of a view (a crop, say) in the same memory order as ``x``, with
-    no gaps: channel-major stays channel-major."""
-    return xp.array(x, order="K", copy=True)
 
 
 def padded_scratch(x, pads):

@@ -17,8 +17,8 @@ from ..autograd import Function
 from ..backend import lowest, xp
 from .arguments import (as_tensor, call_as_batch, check_pool_padding, check_spatial_input,
                         check_window_fits, nonnegative_tuple, positive_tuple)
-from .windows import (ceil_mode_pads, col2im, crop, is_channel_major, offset_slices,
-                      output_shape, pad, window_sum)
+from .windows import (ceil_mode_pads, col2im, compact, crop, in_layout, is_channel_major,
+                      offset_slices, output_shape, pad, window_sum)
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -82,9 +82,11 @@ class MaxPool(Function):
                 xp.greater(values, best, out=better)
                 xp.maximum(best, values, out=best)
                 xp.maximum(winner, better.astype(index_type) * index_type(k), out=winner)
-        if self.needs_input_grad[0]:
-            self.padded, self.out, self.winner = (padded, best, None) if self.tiles else (None, None, winner)
-            self.padded_shape, self.channel_major = padded.shape, is_channel_major(x)
+        if self.needs_input_grad[0] and self.tiles:
+            self.padded, self.out = padded, best
+        elif self.needs_input_grad[0]:
+            self.winner, self.padded_shape = winner, padded.shape
+            self.channel_major = is_channel_major(x)
         return best
 
     def backward(self, grad):
@@ -93,12 +95,10 @@ class MaxPool(Function):
         # rest); where overlapping windows share a winner, the gradients add.
         if self.tiles:
             return self.route_by_comparison(grad)
-        grad_padded = _zeros(self.padded_shape, grad.dtype, self.channel_major)
+        grad_padded = in_layout(xp.zeros, self.padded_shape, grad.dtype, self.channel_major)
         for k, (_, where) in self.offsets():
             grad_padded[where] += grad * (self.winner == k)
-        if any(b or a for b, a in self.pads):  # a gapless copy of the crop, in the same order
-            return xp.array(crop(grad_padded, self.pads), order="K", copy=True)
-        return grad_padded
+        return compact(crop(grad_padded, self.pads)) if any(b or a for b, a in self.pads) else grad_padded
 
     def route_by_comparison(self, grad):
         """Tiling windows: the winner is the first offset whose input equals the
@@ -117,13 +117,6 @@ class MaxPool(Function):
             if k < last:
                 unrouted -= routed  # exact: these windows' whole gradient, or zero
         return grad_padded
-
-
-def _zeros(shape, dtype, channel_major):
-    """Zeros of ``shape`` (N, C, *S), channel-major in memory if asked."""
-    if channel_major:
-        return xp.zeros((shape[1], shape[0]) + tuple(shape[2:]), dtype=dtype).swapaxes(0, 1)
-    return xp.zeros(shape, dtype=dtype)
 
 
 class AvgPool(Function):

@@ -52,6 +52,17 @@ def plane_strides(spatial):
     return tuple(reversed(strides))
 
 
+def scattered_positions(geometry, grad, groups):
+    """An output gradient (N, O, *O) at the flat positions of a strip
+    ``geometry`` (its ``length`` and ``outputs``): (G, Og, N*Q), zero at the
+    junk positions (they had no effect on the loss); a workspace buffer."""
+    n, o = grad.shape[:2]
+    flat = workspace((o, n, geometry.length), grad.dtype)
+    flat.fill(0)
+    geometry.outputs(flat)[...] = grad.swapaxes(0, 1)
+    return flat.reshape(groups, o // groups, -1)
+
+
 class Strips:
     """The strip geometry of one convolution of a padded input (see the
     module docstring).
@@ -134,11 +145,7 @@ class Strips:
         """An output gradient (N, O, *O) at the flat positions: (G, Og, N*Q),
         zero at the junk ones (they had no effect on the loss), and True: it
         is a workspace buffer (see :meth:`Shifts.positions`)."""
-        n, o = grad.shape[:2]
-        flat = workspace((o, n, self.length), grad.dtype)
-        flat.fill(0)
-        self.outputs(flat)[...] = grad.swapaxes(0, 1)
-        return flat.reshape(groups, o // groups, -1), True
+        return scattered_positions(self, grad, groups), True
 
     def col2im(self, cols):
         """Adjoint of :meth:`columns`: add (C, K, N, Q)-ordered columns back onto
@@ -258,16 +265,14 @@ class Shifts:
         zero at the junk ones, and whether it is a workspace buffer (it is
         not when every position is an output and ``grad`` is channel-major:
         then it is ``grad`` itself)."""
+        if not self.dense:
+            return scattered_positions(self, grad, groups), True
         n, o = grad.shape[:2]
         by_channel = grad.swapaxes(0, 1)
-        if self.dense and by_channel.flags.c_contiguous:
+        if by_channel.flags.c_contiguous:
             return by_channel.reshape(groups, o // groups, -1), False
         flat = workspace((o, n, self.length), grad.dtype)
-        if self.dense:
-            copy_split(flat.reshape(by_channel.shape), by_channel)
-            return flat.reshape(groups, o // groups, -1), True
-        flat.fill(0)
-        self.outputs(flat)[...] = grad.swapaxes(0, 1)
+        copy_split(flat.reshape(by_channel.shape), by_channel)
         return flat.reshape(groups, o // groups, -1), True
 
     def col2im(self, cols):

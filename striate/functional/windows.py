@@ -89,25 +89,26 @@ _lock = threading.Lock()  # the playground's server runs predictions on several 
 MIN_POOL_BYTES = 1 << 26  # the pool may always keep 64 MiB
 
 
+def _size(buffer):
+    return buffer.nbytes
+
+
 def workspace(shape, dtype):
     """An uninitialized scratch array, recycled from an idle buffer when one fits."""
     global _idle_bytes, _lent_bytes, _high_water
     dtype = xp.dtype(dtype)
-    nbytes = max(1, prod(shape) * dtype.itemsize)
+    size = prod(shape) * dtype.itemsize
+    nbytes = max(1, size)
     with _lock:
-        fits = bisect.bisect_left([b.nbytes for b in _idle], nbytes)
-        if fits < len(_idle) and _idle[fits].nbytes <= 2 * nbytes:
-            buffer = _idle.pop(fits)
+        fits = bisect.bisect_left(_idle, nbytes, key=_size)
+        found = fits < len(_idle) and _idle[fits].nbytes <= 2 * nbytes
+        buffer = _idle.pop(fits) if found else xp.empty(nbytes, dtype=xp.uint8)
+        if found:
             _idle_bytes -= buffer.nbytes
-        else:
-            buffer = None
-    if buffer is None:
-        buffer = xp.empty(nbytes, dtype=xp.uint8)
-    with _lock:
         _lent[id(buffer)] = buffer
         _lent_bytes += buffer.nbytes
         _high_water = max(_high_water, _lent_bytes)
-    return buffer[:prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
+    return buffer[:size].view(dtype).reshape(shape)
 
 
 def release(array):
@@ -123,7 +124,7 @@ def release(array):
         _lent_bytes -= buffer.nbytes
         if _idle_bytes + buffer.nbytes > max(MIN_POOL_BYTES, 2 * _high_water):
             return
-        bisect.insort(_idle, buffer, key=lambda b: b.nbytes)
+        bisect.insort(_idle, buffer, key=_size)
         _idle_bytes += buffer.nbytes
 
 
@@ -170,14 +171,20 @@ def is_channel_major(x):
     return x.ndim >= 3 and x.shape[0] > 1 and x.shape[1] > 1 and x.strides[0] < x.strides[1]
 
 
+def in_layout(make, shape, dtype, channel_major):
+    """``make(shape, dtype)`` (``xp.zeros``, :func:`workspace`, ...) for an
+    (N, C, *S) ``shape``, its memory ordered (C, N, *S) if ``channel_major``."""
+    shape = tuple(shape)
+    if channel_major:
+        return make((shape[1], shape[0]) + shape[2:], dtype).swapaxes(0, 1)
+    return make(shape, dtype)
+
+
 def workspace_like(x, shape=None):
     """A :func:`workspace` buffer of ``shape`` (default: ``x``'s) in ``x``'s
     memory order, channel-major or not, so that passes between the two run
     straight through memory."""
-    shape = tuple(x.shape if shape is None else shape)
-    if is_channel_major(x):
-        return workspace((shape[1], shape[0]) + shape[2:], x.dtype).swapaxes(0, 1)
-    return workspace(shape, x.dtype)
+    return in_layout(workspace, x.shape if shape is None else shape, x.dtype, is_channel_major(x))
 
 
 def pad_scratch(x, pads, value=0.0):
@@ -195,6 +202,12 @@ def pad_scratch(x, pads, value=0.0):
         out[lead + (slice(None),) * axis + (slice(shape[x.ndim - nd + axis] - after, None),) + rest] = value
     copy_split(out[interior(x.shape, pads)], x)
     return out
+
+
+def compact(x):
+    """A copy of a view (a crop, say) in the same memory order as ``x``, with
+    no gaps: channel-major stays channel-major."""
+    return xp.array(x, order="K", copy=True)
 
 
 def interior(shape, pads):
