@@ -236,8 +236,12 @@ def test_kill_one_rank_then_resume_matches_an_uninterrupted_run(tmp_path):
             job.kill()
             job.communicate()
     assert job.returncode != 0
-    # The launcher's report (Hydra prints it on stdout).
-    assert "BAD TERMINATION" in out + err and "signal 9" in out + err
+    # Reported either by the launcher (Hydra prints it on stdout) or, when the
+    # surviving rank's collective fails before the launcher notices, by that
+    # rank itself as it stops every rank: which comes first is a race.
+    launcher = "BAD TERMINATION" in out + err and "signal 9" in out + err
+    survivor = "striate train: error: rank 0 of 2:" in err and "stopping every rank" in err
+    assert launcher or survivor, (out + err)[-3000:]
     checkpoint = load_checkpoint(run)
     assert 1 <= checkpoint.epoch < 3  # killed mid-run, after a finished epoch
     checkpoint.load_model(models.create("lenet5"))
