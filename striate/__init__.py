@@ -14,6 +14,10 @@ from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401,E402
 # `striate.summary` to the module on first use, shadowing the function.
 from .summary import summary  # noqa: F401,E402
 
+from .memory import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # glibc's malloc keeps a step's freed memory for the next (memory.py)
+
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = {"nn", "optim", "data", "models", "train", "kernels", "explain", "io",

@@ -96,6 +96,39 @@ class Erf(Function):
 # --------------------------------------------------------------------------- piecewise linear
 
 
+#: elements per pass of :func:`maximum_with_zero`, and the size of its zeros
+ZERO_BLOCK = 1 << 16
+_zero_blocks = {}
+
+
+def _memory_run(x):
+    """``x``'s memory as a 1-d view, or None where ``x`` is not one gapless
+    block (a crop, a negative stride)."""
+    order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
+    in_memory_order = x.transpose(order)
+    return in_memory_order.reshape(-1) if in_memory_order.flags.c_contiguous else None
+
+
+def maximum_with_zero(x):
+    """max(x, 0) into a new array of ``x``'s memory order (NaN stays NaN).
+
+    NumPy (2.4) runs ``maximum`` against a scalar element by element, but
+    against an array in SIMD, about 2.5 times faster on this project's
+    machine; so the maximum is taken against a block of zeros, one block of
+    ``x``'s memory at a time."""
+    out = xp.empty_like(x)
+    source, target = _memory_run(x), _memory_run(out)
+    if source is None or target is None:
+        return xp.maximum(x, 0, dtype=x.dtype)
+    zeros = _zero_blocks.get(x.dtype)
+    if zeros is None:
+        zeros = _zero_blocks[x.dtype] = xp.zeros(ZERO_BLOCK, x.dtype)
+    for start in range(0, source.size, ZERO_BLOCK):
+        stop = min(start + ZERO_BLOCK, source.size)
+        xp.maximum(source[start:stop], zeros[:stop - start], out=target[start:stop])
+    return out
+
+
 class ReLU(Function):
     """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
 
@@ -104,7 +137,7 @@ class ReLU(Function):
         # output again in backward reads it back from memory (measured slower).
         if self.needs_input_grad[0]:
             self.positive = x > 0
-        return xp.maximum(x, 0, dtype=x.dtype)
+        return maximum_with_zero(x)
 
     def backward(self, g):
         return g * self.positive
