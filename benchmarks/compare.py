@@ -116,8 +116,11 @@ def compare(name, data, repeats, clock, spent, rows):
             step(x, y)
     total = {package: [] for package in steps}
     per_op = {package: collections.defaultdict(list) for package in steps}
-    for _ in range(repeats):
-        for package, step in steps.items():
+    for repeat in range(repeats):
+        # alternate which tree goes first: the second of a pair was measured
+        # up to 5% apart from the first on identical code
+        order = list(steps.items())
+        for package, step in (order if repeat % 2 == 0 else order[::-1]):
             time.sleep(bench.SETTLE_SECONDS)  # let the other's BLAS threads go idle
             spent[package].clear()
             start = clock()

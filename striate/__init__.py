@@ -2,7 +2,9 @@
 
 ``import striate`` loads NumPy and nothing heavier. The subpackages ``nn``,
 ``optim``, ``data``, ``models`` and ``train`` load on first use, and so do the
-plotting, data and interop libraries they call.
+plotting, data and interop libraries they call. On glibc, the import also
+raises two of malloc's thresholds, so that training steps reuse freed memory
+(``memory.py``; ``STRIATE_KEEP_FREED_MEMORY=0`` leaves malloc alone).
 """
 import importlib
 
@@ -14,9 +16,9 @@ from .random import get_rng_state, manual_seed, set_rng_state  # noqa: F401,E402
 # `striate.summary` to the module on first use, shadowing the function.
 from .summary import summary  # noqa: F401,E402
 
-from .memory import keep_freed_memory  # noqa: E402
+from . import memory  # noqa: E402
 
-keep_freed_memory()  # glibc's malloc keeps a step's freed memory for the next (memory.py)
+memory.keep_freed_memory()  # glibc's malloc keeps a step's freed memory for the next
 
 __version__ = "0.1.0"
 

@@ -148,9 +148,11 @@ def test_shifts_need_stride_one_and_outputs_no_wider_than_the_input():
     assert Shifts.plan(x.shape, ((1, 1), (1, 1)), (3, 3), (2, 2), (1, 1), (5, 5), x) is None
     assert Shifts.plan(x.shape, ((0, 0), (2, 2)), (1, 1), (1, 1), (1, 1), (9, 13), x) is None
     assert Shifts.plan(x.shape, ((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1), (9, 9), x).dense
-    # side padding over 1: only where every position is an output (LeNet's C1)
-    assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 5), (1, 1), (1, 1), (9, 9), x).dense
-    assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 7), (1, 1), (1, 1), (9, 7), x) is None
+    # side padding over 1: only where every position is an output and the
+    # columns serve the weight gradient (LeNet's C1 in training)
+    assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 5), (1, 1), (1, 1), (9, 9), x) is None
+    assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 5), (1, 1), (1, 1), (9, 9), x, True).dense
+    assert Shifts.plan(x.shape, ((2, 2), (2, 2)), (5, 7), (1, 1), (1, 1), (9, 7), x, True) is None
     assert Shifts.plan(x.shape, ((2, 2), (1, 1)), (5, 3), (1, 1), (1, 1), (9, 9), x).dense
     assert Shifts.plan(x.shape, ((0, 0), (0, 0)), (3, 3), (1, 1), (1, 1), (7, 7), x) is None
     assert Shifts.plan(x.shape, ((0, 0), (0, 0)), (1, 1), (1, 1), (1, 1), (9, 9), x).dense

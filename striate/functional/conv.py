@@ -74,13 +74,16 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 # --------------------------------------------------------------------------- the two kernels
 
 
-def pad_and_correlate(x, pads, w, stride, dilation, groups, columns_wanted=False):
+def pad_and_correlate(x, pads, w, stride, dilation, groups, columns_wanted=False,
+                      columns_kept=False):
     """Pad ``x`` (N, C, *S) by the (before, after) ``pads`` and cross-correlate
     it with ``w`` (O, Cg, *K).
 
     Returns the output (N, O, *out), channel-major, and a :class:`Saved`
     record of what the weight gradient needs: im2col columns if
     ``columns_wanted``, else whatever the fastest route keeps.
+    ``columns_kept`` says that the weight gradient will be taken from them
+    (it decides the route for wide 'same' padding, see ``Shifts.plan``).
     """
     nd = len(pads)
     spatial = tuple(s + b + a for s, (b, a) in zip(x.shape[2:], pads))
@@ -94,7 +97,8 @@ def pad_and_correlate(x, pads, w, stride, dilation, groups, columns_wanted=False
             out = compact(out[:, :, :out_spatial[0], :out_spatial[1]])
         saved = Saved("winograd", tiles)
     else:
-        shifts = Shifts.plan(x.shape, pads, w.shape[2:], stride, dilation, out_spatial, x)
+        shifts = Shifts.plan(x.shape, pads, w.shape[2:], stride, dilation, out_spatial, x,
+                             columns_kept)
         if shifts is not None:  # stride 1: no padded copy at all
             saved = Saved("strips", shifts.columns(x, groups), shifts)
             return saved.apply_weight(w, x.shape[0], out_spatial), saved
@@ -335,21 +339,22 @@ class Conv(Function):
         self.flipped_ok = all(s == 1 for s in stride)
 
     def forward(self, x, w, b=None):
-        out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation, self.groups)
-        if b is not None:
-            out += b.reshape(_bias_shape(out.ndim - 2))
         need_x, need_w = self.needs_input_grad[:2]
-        self.padded_shape = x.shape[:2] + tuple(s + b + a for s, (b, a) in
-                                                zip(x.shape[2:], self.pads))
         reach = [d * (k - 1) for k, d in zip(w.shape[2:], self.dilation)]
         self.flipped_ok = (self.flipped_ok and w.shape[0] <= 2 * x.shape[1]
                            and all(max(p) <= r for p, r in zip(self.pads, reach)))
-        self.w = w if need_x else None
         # The weight gradient needs x's columns (or Winograd tiles), nine times
         # x for a 3x3 kernel, unless the input gradient takes the flipped route:
         # then the columns it makes of the output gradient serve both
         # (weight_gradient_flipped), and x itself is all that is kept.
         self.from_grad_columns = need_x and need_w and self.flipped_ok
+        out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation, self.groups,
+                                       columns_kept=need_w and not self.from_grad_columns)
+        if b is not None:
+            out += b.reshape(_bias_shape(out.ndim - 2))
+        self.padded_shape = x.shape[:2] + tuple(s + b + a for s, (b, a) in
+                                                zip(x.shape[2:], self.pads))
+        self.w = w if need_x else None
         self.x = x if self.from_grad_columns else None
         self.saved = saved if need_w and not self.from_grad_columns else None
         if self.saved is None:

@@ -195,25 +195,28 @@ class Shifts:
             self.taps.append((sum(o * p for o, p in zip(offset, self.plane)), offset))
 
     @classmethod
-    def plan(cls, shape, pads, kernel, stride, dilation, out_spatial, x=None):
+    def plan(cls, shape, pads, kernel, stride, dilation, out_spatial, x=None,
+             columns_kept=False):
         """The geometry for a convolution of an input of ``shape`` (N, C, *S)
         with ``pads``, or None: strides, outputs wider than the input past
-        the first dimension, padding wider than 1 there unless every position
-        is an output, too many junk positions, no padding and junk positions
-        (:class:`Strips` do better there), or image planes of ``x`` that are
-        not contiguous.
+        the first dimension, padding wider than 1 there (unless every
+        position is an output and the columns are ``columns_kept`` for the
+        weight gradient), too many junk positions, no padding and junk
+        positions (:class:`Strips` do better there), or image planes of
+        ``x`` that are not contiguous.
 
         (Each pixel of side padding costs one strided write per row and tap
-        that reads it. Where positions are junk, that is dearer than the
-        padded copy it replaces once the padding is wider than 1; where all
-        are outputs ('same' padding) there is no crop in forward and no
-        scatter of the gradient in backward, which pays for it: LeNet-5's
-        5x5 first layer, padding 2, trained 5 to 20% faster this way.)"""
+        that reads it, dearer than the padded copy it replaces once the
+        padding is wider than 1: LeNet-5's 5x5 first layer, padding 2, took
+        about 10% longer in forward this way. But where every position is an
+        output ('same' padding), the output gradient is already the matrix
+        the weight gradient takes with the columns, nothing scattered, and
+        that pays for it in training: see docs/speed.md.)"""
         if (any(st != 1 for st in stride)
                 or any(o > s for o, s in zip(out_spatial[1:], shape[3:]))):
             return None
         shifts = cls(shape, pads, kernel, dilation, out_spatial)
-        if any(max(p) > 1 for p in pads[1:]) and not shifts.dense:
+        if any(max(p) > 1 for p in pads[1:]) and not (shifts.dense and columns_kept):
             return None
         if shifts.length > MAX_WASTE * prod(out_spatial):
             return None
