@@ -9,7 +9,7 @@ once more than a few MiB lie free there. Either way, every step faults its
 memory in again: LeNet-5 at batch 128 took about 3,000 minor page faults
 (12 MiB of pages, counted with ``getrusage``) per step, and 29 to 35 ms a
 step against 20 to 25 ms with none (separate processes, one after the
-other); ten epochs of ``striate train`` on Fashion-MNIST ran 7% faster.
+other); ten epochs of ``striate train`` on Fashion-MNIST ran 6 to 7% faster.
 
 So ``import striate`` raises two of malloc's thresholds, on glibc only:
 
