@@ -348,15 +348,16 @@ class Conv(Function):
         # then the columns it makes of the output gradient serve both
         # (weight_gradient_flipped), and x itself is all that is kept.
         self.from_grad_columns = need_x and need_w and self.flipped_ok
+        keeps_columns = need_w and not self.from_grad_columns
         out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation, self.groups,
-                                       columns_kept=need_w and not self.from_grad_columns)
+                                       columns_kept=keeps_columns)
         if b is not None:
             out += b.reshape(_bias_shape(out.ndim - 2))
         self.padded_shape = x.shape[:2] + tuple(s + b + a for s, (b, a) in
                                                 zip(x.shape[2:], self.pads))
         self.w = w if need_x else None
         self.x = x if self.from_grad_columns else None
-        self.saved = saved if need_w and not self.from_grad_columns else None
+        self.saved = saved if keeps_columns else None
         if self.saved is None:
             saved.release()
         self.w_shape = w.shape
