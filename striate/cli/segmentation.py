@@ -11,8 +11,8 @@ import os
 
 from .common import UsageError, percent
 
-__all__ = ["print_segmentation_result", "evaluate_segmentation", "add_predict_options",
-           "predict_segmentation", "overlay", "PALETTE"]
+__all__ = ["add_task_options", "print_segmentation_result", "evaluate_segmentation",
+           "add_predict_options", "predict_segmentation", "overlay", "PALETTE"]
 
 #: RGB of each class's overlay; class 0 (background) is left uncoloured.
 PALETTE = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
@@ -20,6 +20,13 @@ PALETTE = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200
            (250, 190, 212), (0, 128, 128), (220, 190, 255), (170, 110, 40)]
 OVERLAY_ALPHA = 0.6   # how strongly a class colour covers the image
 OVERLAY_ZOOM = 4      # overlay pixels per image pixel: a 64x64 scene becomes 256x256
+
+
+def add_task_options(parser):
+    """Options of ``striate train`` that only segmentation uses."""
+    parser.add_argument("--dice-weight", type=float, metavar="W",
+                        help="segmentation only: add W times the soft Dice loss to the "
+                             "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
 def print_segmentation_result(record):
@@ -117,7 +124,7 @@ def predict_segmentation(args, checkpoint, model):
     from ..autograd import Tensor, no_grad
     from ..backend import xp
     from ..train.atomic import atomic_path
-    from .images import load_image, prepare_image
+    from ..data.images import load_image, prepare_image
 
     meta = checkpoint.meta
     channels, height, width = meta["input_shape"]
