@@ -12,6 +12,7 @@ from ..runs.errors import RunConfigError
 
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
+           "add_folder_options",
            "add_model_options", "model_kwargs", "percent", "probability",
            "output_path", "wrap_parts"]
 
@@ -85,6 +86,35 @@ def add_data_options(parser):
     parser.add_argument("--download", action="store_true",
                         help="download a missing dataset from its official mirror (SHA-256 "
                              "checked) into ~/.cache/striate")
+
+
+def add_folder_options(parser, training=True):
+    """``--data DIR`` (a folder of images) and, for training, how it is split
+    and normalized."""
+    parser.add_argument("--data", metavar="DIR",
+                        help="a folder of images instead of --dataset: DIR/CLASS/*.png (one "
+                             "subfolder per class), or DIR/train/CLASS/ beside DIR/test/CLASS/ "
+                             "(or val/); PNG, JPEG, BMP, GIF, TIFF, WebP. Decoded once into a "
+                             "cache ($STRIATE_CACHE or ~/.cache/striate/folders)")
+    if not training:
+        return
+    parser.add_argument("--val-split", type=_fraction, metavar="F",
+                        help="with --data and no test/ folder: hold out F of each class's "
+                             "images for validation, drawn with --seed (default 0.1)")
+    parser.add_argument("--normalize", choices=("imagenet",),
+                        help="normalize inputs with a preset's mean and std (imagenet, for "
+                             "ImageNet-pretrained weights) instead of the training split's own")
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 (exclusive), "
+                                         f"got {text!r}")
+    return value
 
 
 def add_model_options(parser):

@@ -1,7 +1,8 @@
 """``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
 PNG of a trained model on a dataset split."""
 from ..train.layout import RunLayout
-from .common import add_data_options, output_path, percent, positive_int
+from .common import (UsageError, add_data_options, add_folder_options, output_path, percent,
+                     positive_int)
 from .segmentation import evaluate_segmentation
 from ..runs.tasks import evaluation_task
 
@@ -29,15 +30,20 @@ def register(subparsers):
                              "probabilities of each image and its mirror (for clothes and "
                              "photos, not digits); default: none")
     add_data_options(parser)
+    add_folder_options(parser, training=False)
     parser.set_defaults(handler=run)
 
 
 def _evaluation_loader(checkpoint, args):
     from ..runs.evaluation import evaluation_loader
 
+    if args.data is not None and args.dataset is not None:
+        raise UsageError(f"--data {args.data} and --dataset {args.dataset} both name the images "
+                         "to evaluate on; give one of them")
     return evaluation_loader(checkpoint.meta, checkpoint.path, dataset=args.dataset,
                              split=args.split, data_dir=args.data_dir, download=args.download,
-                             limit=args.limit, batch_size=args.batch_size)
+                             limit=args.limit, batch_size=args.batch_size, folder=args.data,
+                             log=print)
 
 
 def _default_plot(checkpoint, name, split):

@@ -7,7 +7,8 @@ import time
 from ..runs.tasks import trainer_options
 from ..train.layout import RunLayout, run_dir_of
 from . import distributed
-from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
+from .common import (UsageError, add_data_options, add_folder_options, add_model_options,
+                     model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
                      positive_int, wrap_parts)
 from .augment import add_augment_options
@@ -72,6 +73,7 @@ def register(subparsers):
                    help="stop after N epochs of this session (the schedule still spans "
                         "--epochs); continue later with --resume")
     add_data_options(p)
+    add_folder_options(p)
     add_transfer_options(p)
     add_task_options(p)
     distributed.add_options(p)
@@ -91,7 +93,7 @@ def _explicit_config(args):
     """The configuration keys the user set on the command line."""
     keys = ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "momentum",
             "weight_decay", "schedule", "warmup", "seed", "augment", "image_size", "limit",
-            "dice_weight")
+            "dice_weight", "val_split", "normalize")
     explicit = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     kwargs = model_kwargs(args)
     if kwargs:
@@ -99,6 +101,14 @@ def _explicit_config(args):
     transfer = transfer_config(args)
     if transfer:
         explicit["transfer"] = transfer
+    if args.data is not None:
+        from ..runs.api import folder_settings
+
+        if args.data_dir is not None:
+            raise UsageError(f"--data-dir {args.data_dir} tells where a named --dataset's files "
+                             f"are; --data {args.data} is a folder of images itself: leave out "
+                             "--data-dir")
+        explicit.update(folder_settings(args.data, explicit))
     return explicit
 
 
@@ -177,7 +187,8 @@ def _train(make_trainer, checkpoint, config, args, out):
 
 
 def run(args):
-    from ..runs.checks import check_data_dir, check_output_dir, note_missing, require
+    from ..runs.checks import (check_data_dir, check_outside, check_output_dir, note_missing,
+                               require)
     from ..runs.config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
     from ..train.trainer import NonFiniteLossError
 
@@ -190,19 +201,26 @@ def run(args):
         checkpoint, config, out = _resume_config(args, explicit)
     else:
         config = {**DEFAULTS, **explicit}
+        if config.get("data") and "model" not in explicit:
+            config["model"] = "auto"  # chosen for the folder's images by prepare_run
         out = args.out or default_out_dir(config)
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
     check_output_dir(out)
-    data_dir = check_data_dir(config["dataset"], args.data_dir, args.download)
+    data_dir = None if config.get("data") else check_data_dir(config["dataset"], args.data_dir,
+                                                              args.download)
+    if config.get("data"):
+        check_outside(out, config["data"])
     plot = note_missing("matplotlib", "no learning curve is drawn")
     progress = False if args.no_progress else None
     if progress is None and sys.stderr.isatty():
         progress = note_missing("tqdm", "training shows no progress bar")
     run = prepare_run(config, data_dir, args.download,
                       normalization=checkpoint.meta.get("normalization") if checkpoint else None,
-                      init_weights=checkpoint is None)
+                      init_weights=checkpoint is None, log=print,
+                      progress=False if args.no_progress else None,
+                      expect_folder=checkpoint.meta.get("folder") if checkpoint else None)
     parallel = distributed.setup(args, run)  # None unless launched by mpiexec
     if parallel is not None and args.overwrite and _existing_run(out):
         # Replacing a run stages its first epoch beside the old one and swaps on
@@ -247,6 +265,11 @@ def run(args):
         print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
               f"({seconds:.1f} s)")
     print_segmentation_result(last)
+    timed = [r["seconds"] for r in trainer.history if r.get("seconds")] if run.folder else []
+    if timed:
+        print(f"training: {len(run.train_set) * len(timed) / sum(timed):,.0f} images/s over "
+              f"{len(timed)} epochs ({sum(timed) / len(timed):.1f} s per epoch, evaluation "
+              "included)")
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {layout.metrics_file}")
     if plot:

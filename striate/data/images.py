@@ -17,15 +17,22 @@ is turned into what the model saw in training:
    - ``"fit"`` (Fashion-MNIST): crop to the object and scale its longest
      side to the frame, centred;
    - ``"resize"``: stretch the whole image to the frame;
+   - ``"crop"`` (folders of photos): scale the short side to the frame, then
+     cut the centre (:func:`crop_frame`, the very framing of the decode
+     cache of :mod:`striate.data.folder`, so that a training file gives
+     the same input to ``predict`` as it gave to training);
 5. scale to [0, 1] and normalize with the mean/std stored in the checkpoint.
 
 Symbols: C channels, H x W the model's input size, h x w a cropped image.
 """
 from ..backend import xp
 
-__all__ = ["ImageDecodeError", "load_image", "prepare_image", "is_blank", "FRAMINGS"]
+__all__ = ["ImageDecodeError", "load_image", "prepare_image", "is_blank", "crop_frame",
+           "FRAMINGS", "GREY_MODES"]
 
-FRAMINGS = ("digits", "fit", "resize")
+FRAMINGS = ("digits", "fit", "resize", "crop")
+#: Pillow modes without colour; every other mode is decoded as RGB.
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 DIGIT_BOX = 20 / 28  # MNIST: digits fit a 20x20 box inside the 28x28 frame
 INK_THRESHOLD = 0.25  # fraction of the brightest value that counts as ink
 
@@ -69,6 +76,38 @@ def _flatten_alpha(image):
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image
+
+
+def _to_8bit(image, channels):
+    """A Pillow image in mode L (``channels`` 1) or RGB, alpha laid on white
+    and 16/32-bit grey rescaled so that its brightest value is 255."""
+    from PIL import Image
+
+    image = _flatten_alpha(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = xp.asarray(image, dtype=xp.float64)
+        top = values.max() if values.size and values.max() > 0 else 1.0
+        image = Image.fromarray(xp.round(values * (255.0 / top)).astype(xp.uint8))
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def crop_frame(image, height, width, channels):
+    """(C, H, W) uint8 from a decoded Pillow image: the short side scaled to
+    the frame (Pillow's antialiased bilinear filter), then the centre cut out.
+
+    C is 1 (grey) or 3 (RGB); transparency is laid on white.
+    """
+    from PIL import Image
+
+    image = _to_8bit(image, channels)
+    w, h = image.size
+    scale = max(width / w, height / h)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    if size != (w, h):
+        image = image.resize(size, Image.BILINEAR, reducing_gap=None)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    array = xp.asarray(image.crop((left, top, left + width, top + height)), dtype=xp.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
 
 def _to_array(image, channels):
@@ -197,13 +236,21 @@ def prepare_image(image, input_shape, mean=None, std=None, invert="auto", framin
     if invert not in ("auto", True, False):
         raise ValueError(f"prepare_image: invert must be 'auto', True or False, got {invert!r}")
     channels, height, width = _check_shape(input_shape)
+    if framing == "crop":
+        planes = crop_frame(_as_image(image), height, width, channels).astype(xp.float32) / 255
+        if invert is True:
+            planes = 1.0 - planes
+        return _normalize(planes, mean, std)
     planes = _to_array(_as_image(image), channels)
     if invert == "auto":
         invert = _is_dark_on_light(planes)
     if invert:
         planes = 1.0 - planes
     box_fraction = DIGIT_BOX if framing == "digits" else 1.0
-    array = _frame(planes, height, width, framing, box_fraction)
+    return _normalize(_frame(planes, height, width, framing, box_fraction), mean, std)
+
+
+def _normalize(array, mean, std):
     if mean is not None and std is not None:
         mean = xp.asarray(mean, dtype=xp.float32).reshape(-1, 1, 1)
         std = xp.asarray(std, dtype=xp.float32).reshape(-1, 1, 1)

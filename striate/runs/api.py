@@ -14,7 +14,7 @@ import os
 from .config import DEFAULTS, default_out_dir, prepare_run
 from .errors import RunConfigError
 
-__all__ = ["train", "CONFIG_KEYS"]
+__all__ = ["train", "resolve_config", "folder_settings", "CONFIG_KEYS"]
 
 #: Every key a run's configuration may hold: the defaults' and the optional ones.
 CONFIG_KEYS = tuple(DEFAULTS) + ("transfer", "dice_weight")
@@ -28,9 +28,22 @@ def _existing_run(out):
             or os.path.exists(RunLayout(out).metrics_file))
 
 
+def folder_settings(data, given):
+    """The configuration entries of a folder dataset at ``data``: its absolute
+    path, and its name as the dataset's (for messages and the run's folder
+    name). ``given``: the other settings, which may not name a dataset too."""
+    if given.get("dataset") is not None:
+        raise RunConfigError(f"--data {data} and --dataset {given['dataset']} both name the "
+                             "images to train on; give one of them")
+    root = os.path.abspath(os.path.expanduser(os.fspath(data)))
+    return {"data": root, "dataset": os.path.basename(root.rstrip(os.sep)) or "folder"}
+
+
 def resolve_config(config=None, **settings):
     """``DEFAULTS`` updated with ``config`` (a dict) and then ``settings``; an
-    unknown key is a :class:`RunConfigError` that lists the known ones."""
+    unknown key is a :class:`RunConfigError` that lists the known ones. With
+    ``data`` (a folder) and no ``model``, the model is ``"auto"``: chosen for
+    the folder's images when the run is prepared."""
     if config is not None and not isinstance(config, dict):
         raise RunConfigError(f"the configuration must be a dict, got {type(config).__name__}")
     given = {**(config or {}), **settings}
@@ -38,6 +51,10 @@ def resolve_config(config=None, **settings):
     if unknown:
         raise RunConfigError(f"unknown configuration keys {unknown}; the keys are "
                              f"{', '.join(CONFIG_KEYS)}")
+    if given.get("data") is not None:
+        given.update(folder_settings(given["data"], {k: v for k, v in given.items()
+                                                     if k != "dataset" or v != DEFAULTS[k]}))
+        given.setdefault("model", "auto")
     return {**DEFAULTS, **given}
 
 
@@ -51,7 +68,7 @@ def train(config=None, *, out=None, data_dir=None, download=False, progress=Fals
     The returned run has ``trainer``, ``history`` (one dict per epoch) and
     ``out``; its ``model`` holds the trained weights.
     """
-    from .checks import check_data_dir, check_output_dir, missing_package
+    from .checks import check_data_dir, check_outside, check_output_dir, missing_package
     from .tasks import trainer_options
 
     config = resolve_config(config, **settings)
@@ -59,8 +76,12 @@ def train(config=None, *, out=None, data_dir=None, download=False, progress=Fals
     if _existing_run(out):
         raise RunConfigError(f"{out} already holds a training run; choose another out")
     check_output_dir(out, option="out")
-    data_dir = check_data_dir(config["dataset"], data_dir, download, option="data_dir")
-    run = prepare_run(config, data_dir, download)
+    if config.get("data"):
+        check_outside(out, config["data"], option="out")
+        data_dir = None
+    else:
+        data_dir = check_data_dir(config["dataset"], data_dir, download, option="data_dir")
+    run = prepare_run(config, data_dir, download, log=print, progress=progress)
     options = trainer_options(config, run.train_set, run.model)
     if plot is None:
         plot = not missing_package("matplotlib")

@@ -13,7 +13,7 @@ import tempfile
 from .errors import RunConfigError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
-           "check_output_dir", "check_output_file", "check_directory", "check_data_dir",
+           "check_output_dir", "check_output_file", "check_outside", "check_directory", "check_data_dir",
            "check_input_size",
            "check_finite_weights"]
 
@@ -101,6 +101,19 @@ def check_output_file(path, option):
     if not os.path.isdir(folder):
         raise RunConfigError(f"{option} {path}: {folder} is not a directory")
     _probe_writable(folder, f"{option} {path}")
+
+
+def check_outside(out, data, option="--out"):
+    """A run directory ``out`` may not lie inside the folder of images ``data``
+    (its files would be read as data next time), nor hold it."""
+    out_real = os.path.realpath(os.path.expanduser(out))
+    data_real = os.path.realpath(os.path.expanduser(data))
+    if out_real == data_real or out_real.startswith(data_real + os.sep):
+        raise RunConfigError(f"{option} {out} lies inside the image folder {data}; write the "
+                             "run somewhere else")
+    if data_real.startswith(out_real + os.sep):
+        raise RunConfigError(f"{option} {out} holds the image folder {data}; write the run "
+                             "somewhere else")
 
 
 # --------------------------------------------------------------------------- data

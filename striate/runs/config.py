@@ -13,6 +13,7 @@ disk.
 import os
 
 from ..backend import xp
+from .errors import RunConfigError
 from .tasks import check_model_fits, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
@@ -36,9 +37,20 @@ DEFAULTS = {
     "warmup": 0,
     "seed": 0,
     "augment": True,
-    "image_size": None,    # None: the dataset's own size
+    "image_size": None,    # None: the dataset's own size (a folder: the model's)
     "limit": None,         # None: every image
+    "data": None,          # a folder of images (see striate.data.folder) instead of dataset
+    "val_split": 0.1,      # a folder without test/: the share held out, per class
+    "normalize": None,     # None: mean/std of the training split; "imagenet": its presets
 }
+
+#: ``normalize`` presets: per-channel mean and std of RGB inputs in [0, 1].
+NORMALIZE_PRESETS = {"imagenet": {"mean": [0.485, 0.456, 0.406],
+                                  "std": [0.229, 0.224, 0.225]}}
+
+#: A folder's model when none is named: LeNet-5 for images up to this side
+#: (median of the short sides), else ResNet-18 at its native 224x224.
+SMALL_IMAGES = 48
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
@@ -57,19 +69,31 @@ DATASET_FRAMING = {"digits": "digits", "mnist": "digits", "kmnist": "digits",
 
 
 def default_out_dir(config):
+    if config["model"] == "auto":  # a folder's model is chosen later, from its images
+        return os.path.join("runs", config["dataset"])
     return os.path.join("runs", f"{config['model']}-{config['dataset']}")
 
 
 def channel_stats(images, chunk=8192):
     """Per-channel mean and std of (N, C, ...) images or signals (integers
     scaled to [0, 1]), in chunks so that 60,000 images do not need a float64
-    copy at once."""
-    scale = 1.0 / xp.iinfo(images.dtype).max if xp.issubdtype(images.dtype, xp.integer) else 1.0
-    channels = images.shape[1]
-    axes = (0,) + tuple(range(2, images.ndim))
+    copy at once. ``images`` may also be a dataset: its images are gathered
+    chunk by chunk (a folder's memory-mapped cache is never copied whole)."""
+    if hasattr(images, "gather"):
+        def blocks():
+            for start in range(0, len(images), chunk):
+                yield images.gather(xp.arange(start, min(len(images), start + chunk)))[0]
+    else:
+        def blocks():
+            for start in range(0, len(images), chunk):
+                yield images[start:start + chunk]
+    first = next(blocks())
+    scale = 1.0 / xp.iinfo(first.dtype).max if xp.issubdtype(first.dtype, xp.integer) else 1.0
+    channels = first.shape[1]
+    axes = (0,) + tuple(range(2, first.ndim))
     total, total_sq, count = xp.zeros(channels), xp.zeros(channels), 0
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].astype(xp.float64) * scale
+    for block in blocks():
+        block = block.astype(xp.float64) * scale
         total += block.sum(axis=axes)
         total_sq += (block * block).sum(axis=axes)
         count += block.size // channels
@@ -97,11 +121,6 @@ def spread_indices(length, keep):
     return (xp.arange(keep) * length) // keep
 
 
-def _images(dataset):
-    # gather, not .images: a Subset would hand over its parent's full array.
-    return dataset.gather(xp.arange(len(dataset)))[0]
-
-
 def augmentation(config):
     """The augmentation spec ``config`` asks for (see
     :mod:`striate.data.augment_spec`): its dataset's preset (see
@@ -111,6 +130,8 @@ def augmentation(config):
         return None
     if isinstance(config["augment"], str):
         return config["augment"]
+    if config.get("data"):
+        return "flip"  # photos of things: a mirrored cat is a cat
     return DATASET_AUGMENTATION.get(config["dataset"], "shift")
 
 
@@ -215,6 +236,7 @@ class Run:
         self.scheduler, self.interval = scheduler, interval
         self.train_loader, self.test_loader = train_loader, test_loader
         self.trainer, self.out = None, None  # set once the run is trained (striate.runs.train)
+        self.folder = None  # a folder dataset's record (see prepare_run)
 
     @property
     def history(self):
@@ -233,8 +255,11 @@ class Run:
             "classes": self.classes,
             "input_shape": list(self.input_shape),
             "normalization": self.normalization,
-            "framing": DATASET_FRAMING.get(self.config["dataset"], "resize"),
-            "background": "dark",  # all built-in datasets: light objects on black
+            "framing": "crop" if self.folder else DATASET_FRAMING.get(self.config["dataset"],
+                                                                       "resize"),
+            # built-in datasets: light objects on black; a folder's photos: any
+            "background": None if self.folder else "dark",
+            **({"folder": self.folder} if self.folder else {}),
             "config": self.config,
             "task": task_of(self.train_set),
             "title": f"{self.config['model']} on {self.config['dataset']}",
@@ -251,7 +276,8 @@ class Run:
                        distributed=distributed, **options)
 
 
-def prepare_run(config, data_dir=None, download=False, normalization=None, init_weights=True):
+def prepare_run(config, data_dir=None, download=False, normalization=None, init_weights=True,
+                log=None, progress=None, expect_folder=None):
     """Load data and build model, optimizer and scheduler for ``config``.
 
     Seeds striate's generator with ``config['seed']`` first, so the model's
@@ -260,6 +286,13 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     mean and std. A ``transfer`` entry (see :mod:`striate.runs.transfer`)
     loads initial weights (unless ``init_weights`` is False: a resumed run),
     replaces the head and freezes layers before the optimizer is built.
+
+    With ``config['data']`` (a folder of images), a ``model`` of ``"auto"``
+    and an unset ``image_size`` are decided from the folder and written into
+    ``config``, so that the stored configuration rebuilds the same run.
+    ``expect_folder`` (a resumed run's ``meta()['folder']``) must match the
+    folder as it is now. ``log``: a function for one-line notes (the model
+    chosen, the decode pass); ``progress``: the decode pass's bar.
     """
     from .. import models
     from ..data import DataLoader
@@ -268,17 +301,20 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     from .checks import check_input_size
 
     kwargs = dict(config.get("model_args") or {})
-    get_model_factory(config["model"])  # an unknown name fails before any data loads
+    folder = None
+    if config.get("data"):
+        train_set, test_set, folder = _load_folder(config, log, progress, expect_folder)
+    else:
+        get_model_factory(config["model"])  # an unknown name fails before any data loads
 
     manual_seed(config["seed"])
-    train_set = _load_split(config, "train", data_dir, download)
-    test_set = _load_split(config, "test", data_dir, download)
-    images = _images(train_set)
-    channels, *spatial = images.shape[1:]
+    if folder is None:
+        train_set = _load_split(config, "train", data_dir, download)
+        test_set = _load_split(config, "test", data_dir, download)
+    channels, *spatial = train_set.gather(xp.arange(1))[0].shape[1:]
     size = (config["image_size"],) * len(spatial) if config.get("image_size") else tuple(spatial)
     if normalization is None:
-        mean, std = channel_stats(images)
-        normalization = {"mean": mean, "std": std}
+        normalization = _normalization(config, train_set, int(channels))
     native = tuple(spatial)
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
@@ -303,5 +339,69 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
         parameters = apply_transfer(model, config["transfer"], lr, load_weights=init_weights)
     optimizer = build_optimizer(config, parameters)
     scheduler, interval = build_scheduler(config, optimizer, len(train_loader))
-    return Run(config, train_set, test_set, normalization, (int(channels),) + tuple(size), model,
-               kwargs, optimizer, scheduler, interval, train_loader, test_loader)
+    run = Run(config, train_set, test_set, normalization, (int(channels),) + tuple(size), model,
+              kwargs, optimizer, scheduler, interval, train_loader, test_loader)
+    run.folder = folder
+    return run
+
+
+def _normalization(config, train_set, channels):
+    """The run's input normalization: a preset, or measured on ``train_set``."""
+    preset = config.get("normalize")
+    if preset is None:
+        mean, std = channel_stats(train_set)
+        return {"mean": mean, "std": std}
+    if preset not in NORMALIZE_PRESETS:
+        raise RunConfigError(f"--normalize {preset!r} is not a preset; choose one of "
+                             f"{', '.join(NORMALIZE_PRESETS)}, or leave it out to measure the "
+                             "training images")
+    if channels != 3:
+        raise RunConfigError(f"--normalize {preset} is for RGB images, but these have "
+                             f"{channels} channel(s); leave it out to measure the training "
+                             "images")
+    return {key: list(values) for key, values in NORMALIZE_PRESETS[preset].items()}
+
+
+def _native_side(name):
+    from .. import models
+
+    shape = getattr(models.create(name), "input_shape", None)
+    return int(shape[-1]) if shape else None
+
+
+def _load_folder(config, log, progress, expect_folder):
+    """``(train, test, folder record)`` of ``config['data']``, deciding the
+    model (for ``"auto"``) and the image size first."""
+    from ..data.folder import index_folder, load_folder
+    from ..data.dataset import Subset
+    from ..models.registry import get_model_factory
+
+    root = config["data"]
+    index = index_folder(root)
+    if expect_folder and expect_folder.get("fingerprint") != index.fingerprint:
+        raise RunConfigError(f"the folder {root} has changed since this run started (files "
+                             "added, removed or modified): the run's images and its validation "
+                             "split would differ. Restore the folder, or start a new run")
+    side = index.median_side
+    if config["model"] == "auto":
+        config["model"] = "lenet5" if side <= SMALL_IMAGES else "resnet18"
+        if log is not None:
+            log(f"model: {config['model']}, chosen for images of median side {side} pixels "
+                "(name another with --model)")
+    get_model_factory(config["model"])  # an unknown name fails before any image is decoded
+    if not config.get("image_size"):
+        config["image_size"] = _native_side(config["model"]) or min(side, 224)
+    if config["image_size"] < 8:
+        raise RunConfigError(f"--image-size {config['image_size']} is too small to frame a "
+                             "picture; use 8 or more")
+    train, test, index, seconds = load_folder(root, config["image_size"], config["val_split"],
+                                              config["seed"], progress=progress, log=log)
+    limit = config.get("limit")
+    if limit:
+        train = Subset(train, spread_indices(len(train), limit))
+        test = Subset(test, spread_indices(len(test), max(1, limit // 4)))
+    record = {"root": index.root, "fingerprint": index.fingerprint, "held_out": index.held_out,
+              "val_split": None if index.held_out else config["val_split"],
+              "decode_seconds": round(seconds, 3), "images": int(len(index.files)),
+              "skipped": len(index.skipped)}
+    return train, test, record
