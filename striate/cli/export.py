@@ -19,6 +19,12 @@ def register(subparsers):
                         help="ONNX opset version, 13 or newer (default 17)")
     parser.add_argument("--static-batch", action="store_true",
                         help="fix the batch size to 1 instead of leaving it dynamic")
+    parser.add_argument("--normalization", choices=("graph", "metadata"), default="graph",
+                        help="graph: the graph takes pixels in [0, 1] and normalizes them "
+                             "itself; metadata: the graph takes normalized inputs and the "
+                             "mean/std are in its metadata_props (default graph). Either way "
+                             "the class names, input shape and channel order are in the "
+                             "metadata")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     parser.set_defaults(handler=run)
 
@@ -35,12 +41,16 @@ def run(args):
     if not shape:
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")
     try:
-        from ..onnx import export
+        from ..onnx import export_run
         import onnx  # noqa: F401 - fail here with the install hint, before building anything
     except ImportError:
         raise UsageError("ONNX export needs the onnx package: pip install 'striate[onnx]'") from None
     model = checkpoint.build_model()
-    export(model, out, tuple(shape), opset=args.opset, dynamic_batch=not args.static_batch)
+    export_run(model, checkpoint.meta, out, normalization=args.normalization, opset=args.opset,
+               dynamic_batch=not args.static_batch)
     batch = "1" if args.static_batch else "N"
-    print(f"{out}: ONNX opset {args.opset}, input ({batch}, {', '.join(map(str, shape))})")
+    taken = ("pixels in [0, 1], normalized in the graph" if args.normalization == "graph"
+             else "normalized inputs (mean/std in the metadata)")
+    print(f"{out}: ONNX opset {args.opset}, input ({batch}, {', '.join(map(str, shape))}) of "
+          f"{taken}; {len(checkpoint.meta.get('classes') or [])} class names in the metadata")
     return 0

@@ -1,4 +1,6 @@
 """``striate predict``: classify image files with a trained model."""
+import os
+
 from .common import UsageError, positive_int, probability
 from .segmentation import add_predict_options, predict_segmentation
 
@@ -11,7 +13,9 @@ def register(subparsers):
                     "resized like the training images, normalized as in training) and the "
                     "most probable classes are printed.")
     parser.add_argument("checkpoint", metavar="CHECKPOINT_DIR",
-                        help="a run directory (runs/lenet5-digits) or its checkpoint/ directory")
+                        help="a run directory (runs/lenet5-digits) or its checkpoint/ "
+                             "directory, or an ONNX file written by `striate export` (run "
+                             "with onnxruntime)")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     parser.add_argument("--top", type=positive_int, default=3, metavar="K",
                         help="how many classes to print per image (default 3)")
@@ -25,6 +29,43 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
+def _predict_onnx(args):
+    from ..backend import xp
+    from ..data.images import load_image, prepare_image
+    from ..onnx import OnnxClassifier
+    from ..runs.checks import require
+
+    require("predict", "PIL")
+    if args.mc_dropout:
+        raise UsageError("--mc-dropout needs the run's model (dropout is fixed in an ONNX graph)")
+    if not os.path.isfile(args.checkpoint):
+        raise UsageError(f"{args.checkpoint}: no such ONNX file")
+    classifier = OnnxClassifier(args.checkpoint)
+    invert = {"auto": "auto" if classifier.background == "dark" else False,
+              "yes": True, "no": False}[args.invert]
+    images = [load_image(path) for path in args.images]
+    batch = xp.stack([prepare_image(image, classifier.input_shape, invert=invert,
+                                    framing=classifier.framing) for image in images])
+    _print_top(args, images, classifier.probabilities(batch), classifier.classes)
+    return 0
+
+
+def _print_top(args, images, probabilities, classes):
+    import sys
+
+    from ..backend import xp
+    from ..data.images import is_blank
+
+    classes = classes or [str(i) for i in range(probabilities.shape[1])]
+    k = min(args.top, probabilities.shape[1])
+    for path, image, row in zip(args.images, images, probabilities):
+        if is_blank(image):
+            print(f"warning: {path} is blank (every pixel has the same value); the prediction "
+                  "for it means nothing", file=sys.stderr)
+        best = xp.argsort(-row, kind="stable")[:k]
+        print(f"{path}: " + ", ".join(f"{classes[i]} {probability(row[i])}" for i in best))
+
+
 def run(args):
     import sys
 
@@ -35,6 +76,8 @@ def run(args):
     from ..runs.checks import check_finite_weights, require
     from ..data.images import is_blank, load_image, prepare_image
 
+    if str(args.checkpoint).lower().endswith(".onnx") and not os.path.isdir(args.checkpoint):
+        return _predict_onnx(args)
     require("predict", "safetensors", "PIL")
     checkpoint = load_checkpoint(args.checkpoint)
     meta = checkpoint.meta
@@ -67,12 +110,5 @@ def run(args):
             raise UsageError(f"the model's output for {path} is not finite (NaN or infinity): "
                              f"the model in {checkpoint.path} is damaged; no prediction made")
     probabilities = softmax(Tensor(logits), dim=1).data
-    classes = meta.get("classes") or [str(i) for i in range(probabilities.shape[1])]
-    k = min(args.top, probabilities.shape[1])
-    for path, image, row in zip(args.images, images, probabilities):
-        if is_blank(image):
-            print(f"warning: {path} is blank (every pixel has the same value); the prediction "
-                  "for it means nothing", file=sys.stderr)
-        best = xp.argsort(-row, kind="stable")[:k]
-        print(f"{path}: " + ", ".join(f"{classes[i]} {probability(row[i])}" for i in best))
+    _print_top(args, images, probabilities, meta.get("classes"))
     return 0

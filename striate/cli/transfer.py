@@ -21,7 +21,8 @@ def add_transfer_options(parser):
                             "(default: the file itself, or state_dict/model/...)")
     group.add_argument("--freeze", nargs="+", action="extend", metavar="PATTERN",
                        help="do not train these parameters: layer names (layer1,layer2), shell "
-                            "patterns (features.*) or all-but-head; frozen batch norms keep "
+                            "patterns (features.*), all-but-head, or features (the layer of "
+                            "that name, else all but the head); frozen batch norms keep "
                             "their running statistics. Needs --init-from")
     group.add_argument("--new-head", action="store_true", default=None,
                        help="train a freshly initialized classifier for this dataset's classes "

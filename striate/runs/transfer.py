@@ -31,6 +31,15 @@ def transfer_config(init_from=None, key=None, freeze=(), new_head=False, lr_head
             "freeze": list(freeze or []), "new_head": bool(new_head), "lr_head": lr_head}
 
 
+def _patterns(model, patterns):
+    """``features`` names the feature extractor: the layer of that name where
+    the model has one (VGG, AlexNet), else everything but the head (ResNet)."""
+    names = [name for name, _ in model.named_parameters()]
+    has_features = any(n == "features" or n.startswith("features.") for n in names)
+    return [p if p != "features" or has_features else "all-but-head"
+            for pattern in patterns for p in str(pattern).split(",") if p.strip()]
+
+
 def read_init_state(path, key=None):
     """``{name: array}`` from a weights file (by content) or a striate run directory."""
     if os.path.isdir(path):
@@ -69,7 +78,7 @@ def apply_transfer(model, transfer, lr, load_weights=True):
                 raise RunConfigError(f"--init-from {transfer['init_from']}: {error}{hint}") \
                     from None
         if transfer["freeze"]:
-            frozen = freeze(model, transfer["freeze"])
+            frozen = freeze(model, _patterns(model, transfer["freeze"]))
             print(f"transfer: froze {len(frozen)} parameter tensors "
                   f"({', '.join(transfer['freeze'])})")
         groups = parameter_groups(model, lr, transfer.get("lr_head"))
