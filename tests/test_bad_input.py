@@ -7,6 +7,7 @@ argparse does), no traceback, and that no file in the workspace was changed,
 deleted or added.
 """
 import json
+import os
 import shutil
 
 import numpy as np
@@ -346,7 +347,7 @@ API_CASES = [
      "C 1 (grey) or 3 (RGB)"),
     ("prepare-image-zero-height", lambda ws: _prepare(decoded(ws), (1, 0, 28)), "ValueError",
      "positive H and W"),
-    ("prepare-image-framing", lambda ws: _prepare(decoded(ws), (1, 28, 28), framing="crop"),
+    ("prepare-image-framing", lambda ws: _prepare(decoded(ws), (1, 28, 28), framing="zoom"),
      "ValueError", "framing must be one of"),
     ("prepare-image-invert", lambda ws: _prepare(decoded(ws), (1, 28, 28), invert="maybe"),
      "ValueError", "invert must be"),
@@ -371,3 +372,163 @@ def test_bad_python_input(workspace, call, error, fragment):
     after = tree(workspace)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing changed or lost
 
+
+
+# --------------------------------------------------------------------------- folders of images
+
+def _image(path, size=(16, 16), value=None, mode="L"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(abs(hash(str(path.name))) % 2**32)
+    pixels = rng.integers(0, 256, (size[1], size[0])) if value is None else \
+        np.full((size[1], size[0]), value)
+    Image.fromarray(pixels.astype(np.uint8)).convert(mode).save(path)
+
+
+def _classes(root, names=("a", "b"), count=12):
+    for name in names:
+        for i in range(count):
+            _image(root / name / f"{i}.png")
+
+
+def _huge_png(path):
+    """A valid 1x1 PNG whose header claims 10000x10000 pixels."""
+    import struct
+    import zlib
+
+    _image(path, size=(1, 1))
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", 10000, 10000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+
+
+def _text(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a picture\n")
+
+
+def _cut(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _trained(ws):
+    from striate.cli import main as striate
+    assert striate(["train", "--data", str(ws / "data"), "--out", str(ws / "run"),
+                    "--epochs", "1", "--batch-size", "8", "--no-progress"]) == 0
+
+
+def _split(ws, test="test", test_classes=("a", "b"), extra=None):
+    _classes(ws / "split" / "train")
+    _classes(ws / "split" / test, test_classes, 3)
+    if extra:
+        (ws / "split" / extra).mkdir()
+
+
+def _changed_after_training(ws):
+    _trained(ws)
+    _image(ws / "data" / "a" / "new.png")
+
+
+def _cache_inside(ws):
+    os.environ["STRIATE_CACHE"] = str(ws / "data" / "a" / "cache")
+
+
+FOLDER_CASES = [
+    ("missing", ["train", "--data", "{ws}/nowhere"], "no such folder", 1, None),
+    ("a-file", ["train", "--data", "{ws}/notes.txt"], "is a file, not a folder", 1,
+     lambda ws: _text(ws / "notes.txt")),
+    ("empty", ["train", "--data", "{ws}/empty"], "is empty", 1,
+     lambda ws: (ws / "empty").mkdir()),
+    ("no-class-folders", ["train", "--data", "{ws}/loose"], "but no class folders", 1,
+     lambda ws: _image(ws / "loose" / "x.png")),
+    ("one-class", ["train", "--data", "{ws}/one"], "only one class", 1,
+     lambda ws: _classes(ws / "one", ("a",))),
+    ("empty-class-folder", ["train", "--data", "{ws}/data"], "holds no image file", 1,
+     lambda ws: (ws / "data" / "c").mkdir()),
+    ("non-image-file", ["train", "--data", "{ws}/data"], "is not an image file", 1,
+     lambda ws: _text(ws / "data" / "a" / "notes.txt")),
+    ("class-without-readable-image", ["train", "--data", "{ws}/data"],
+     "no readable image is left in the class folder c", 1,
+     lambda ws: [_text(ws / "data" / "c" / f"{i}.png") for i in range(2)]),
+    ("truncated-above-threshold", ["train", "--data", "{ws}/data"], "cannot be decoded", 1,
+     lambda ws: [_cut(ws / "data" / "a" / f"{i}.png") for i in range(2)]),
+    ("huge-image", ["train", "--data", "{ws}/data"], "more than the 64,000,000", 1,
+     lambda ws: _huge_png(ws / "data" / "b" / "huge.png")),
+    ("symlink-loop", ["train", "--data", "{ws}/data"], "loops back", 1,
+     lambda ws: os.symlink(ws / "data" / "a", ws / "data" / "a" / "again")),
+    ("train-test-classes-differ", ["train", "--data", "{ws}/split"], "differ", 1,
+     lambda ws: _split(ws, test_classes=("a", "c"))),
+    ("test-and-val", ["train", "--data", "{ws}/split"], "keep one", 1,
+     lambda ws: (_split(ws), _classes(ws / "split" / "val", ("a", "b"), 2))),
+    ("train-beside-other-folders", ["train", "--data", "{ws}/split"], "may hold only", 1,
+     lambda ws: _split(ws, extra="extra")),
+    ("empty-test-folder", ["train", "--data", "{ws}/split"], "holds no class folders", 1,
+     lambda ws: (_classes(ws / "split" / "train"), (ws / "split" / "test").mkdir())),
+    ("images-outside-class-folders", ["train", "--data", "{ws}/split"],
+     "outside any class folder", 1,
+     lambda ws: (_split(ws), _image(ws / "split" / "train" / "stray.png"))),
+    ("data-and-dataset", ["train", "--data", "{ws}/data", "--dataset", "mnist"],
+     "give one of them", 1, None),
+    ("data-and-data-dir", ["train", "--data", "{ws}/data", "--data-dir", "{ws}"],
+     "leave out --data-dir", 1, None),
+    ("out-inside-data", ["train", "--data", "{ws}/data", "--out", "{ws}/data/run"],
+     "lies inside the image folder", 1, None),
+    ("imagenet-normalize-on-grey", ["train", "--data", "{ws}/data", "--normalize", "imagenet"],
+     "is for RGB images", 1, None),
+    ("val-split-out-of-range", ["train", "--data", "{ws}/data", "--val-split", "1.5"],
+     "fraction between 0 and 1", 2, None),
+    ("image-size-too-small", ["train", "--data", "{ws}/data", "--image-size", "4"],
+     "too small", 1, None),
+    ("unknown-model", ["train", "--data", "{ws}/data", "--model", "lenet9"], "lenet9", 1, None),
+    ("cache-inside-data", ["train", "--data", "{ws}/data"], "lies inside the dataset folder", 1,
+     _cache_inside),
+    ("folder-changed-before-resume", ["train", "--resume", "{ws}/run", "--epochs", "2"],
+     "has changed since this run started", 1, _changed_after_training),
+    ("evaluate-on-foreign-classes", ["evaluate", "{ws}/run", "--data", "{ws}/other"],
+     "are not classes of this run", 1,
+     lambda ws: (_trained(ws), _classes(ws / "other", ("a", "zebra"), 2))),
+    ("evaluate-data-and-dataset", ["evaluate", "{ws}/run", "--data", "{ws}/data",
+                                   "--dataset", "mnist"], "give one of them", 1, _trained),
+    ("predict-onnx-not-onnx", ["predict", "{ws}/fake.onnx", "{ws}/data/a/0.png"],
+     "not a readable ONNX model", 1, lambda ws: _text(ws / "fake.onnx")),
+]
+
+
+@pytest.fixture
+def folder_workspace(tmp_path, monkeypatch):
+    """A good folder of images (2 classes of 12) in the current directory; the
+    decode cache outside it."""
+    ws = tmp_path / "ws"
+    _classes(ws / "data")
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("STRIATE_CACHE", str(tmp_path / "cache"))
+    return ws
+
+
+@pytest.mark.parametrize("argv, fragment, status, setup", [case[1:] for case in FOLDER_CASES],
+                         ids=[case[0] for case in FOLDER_CASES])
+def test_bad_folder_input(capsys, folder_workspace, tmp_path, argv, fragment, status, setup):
+    ws = folder_workspace
+    if setup is not None:
+        setup(ws)
+    argv = [a.format(ws=ws) for a in argv]
+    if argv[0] == "train" and "--resume" not in argv:
+        argv += ["--epochs", "1", "--batch-size", "8", "--no-progress"]
+        if "--out" not in argv:
+            argv += ["--out", str(ws / "new-run")]
+    (tmp_path / "cache").mkdir(exist_ok=True)
+    before, cached = tree(ws), tree(tmp_path / "cache")
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    assert code == status, (code, out, err)
+    assert fragment in err, f"{fragment!r} not in {err!r}"
+    if status == 1:
+        assert len(err.strip().splitlines()) == 1, err  # one line
+    assert "Traceback" not in out + err and "bug in striate" not in err
+    assert tree(ws) == before
+    assert tree(tmp_path / "cache") == cached  # nothing decoded into the cache either

@@ -289,3 +289,17 @@ def test_the_python_door_trains_on_a_folder(tmp_path):
     assert run.classes == ["circle", "square", "triangle"]
     assert run.config["model"] == "lenet5" and run.config["image_size"] == 28
     assert len(run.history) == 1
+
+
+def test_a_few_unreadable_files_are_skipped_and_named(capsys, tmp_path):
+    data = write_shapes(str(tmp_path / "shapes"), per_class=40)
+    cut = os.path.join(data, "square", "007.png")
+    with open(cut, "rb") as f:
+        head = f.read(60)
+    with open(cut, "wb") as f:
+        f.write(head)  # 1 of 120 files (under 1%): skipped, counted, named
+    code, out, err = cli(capsys, "train", "--data", data, "--out", tmp_path / "run",
+                         "--epochs", "1", "--no-progress")
+    assert code == 0, err
+    assert "skipped 1 unreadable file(s)" in out and "square/007.png" in out
+    assert "decoded 119 images" in out

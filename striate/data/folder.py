@@ -38,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 
 from ..backend import xp
 
@@ -254,7 +255,10 @@ def _headers(root, files, option):
     for relative in files:
         path = os.path.join(root, relative)
         try:
-            with Image.open(path) as image:
+            with warnings.catch_warnings():  # the size is checked below, against our own limit
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(path)
+            with image:
                 width, height, mode = image.width, image.height, image.mode
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             out.append(None)
@@ -404,10 +408,11 @@ def decode_folder(index, size, option="--data", progress=None, log=None, channel
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
-        try:
-            os.rmdir(index.directory)  # only if empty: a failed first pass leaves nothing
-        except OSError:
-            pass
+        for directory in (index.directory, os.path.dirname(index.directory)):
+            try:
+                os.rmdir(directory)  # only if empty: a failed first pass leaves nothing
+            except OSError:
+                break
         raise
     finally:
         if bar is not None:
@@ -482,10 +487,12 @@ def load_folder(root, size, val_split=0.1, seed=0, option="--data", progress=Non
     from .dataset import ImageDataset, Subset
 
     index = index_folder(root, option)
-    if index.skipped and log is not None:
-        log(f"note: skipped {len(index.skipped)} unreadable file(s) of {index.root}: "
-            f"{_quote(index.skipped)}")
     images, kept, seconds = decode_folder(index, size, option, progress=progress, log=log)
+    unread = set(range(len(index.files))) - set(kept.tolist())
+    skipped = index.skipped + [index.files[i] for i in sorted(unread)]
+    if skipped and log is not None:
+        log(f"note: skipped {len(skipped)} unreadable file(s) of {index.root}: "
+            f"{_quote(skipped)}")
     labels = index.labels[kept]
     splits = index.splits[kept]
     data = ImageDataset(images, labels, index.classes, name=name or os.path.basename(index.root),

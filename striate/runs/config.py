@@ -391,6 +391,9 @@ def _load_folder(config, log, progress, expect_folder):
     get_model_factory(config["model"])  # an unknown name fails before any image is decoded
     if not config.get("image_size"):
         config["image_size"] = _native_side(config["model"]) or min(side, 224)
+    preset = config.get("normalize")
+    if preset is not None and not index.colour_modes:  # grey for certain: say so before decoding
+        _normalization(config, None, 1)
     if config["image_size"] < 8:
         raise RunConfigError(f"--image-size {config['image_size']} is too small to frame a "
                              "picture; use 8 or more")

@@ -102,14 +102,14 @@ def folder_split(meta, folder=None, split="test", log=None):
     if own and recorded and recorded != index.fingerprint and log is not None:
         log(f"note: {index.root} has changed since training; the {split} split is drawn "
             "from the folder as it is now")
-    images, kept, _ = decode_folder(index, height, log=log)
-    if images.shape[1] != channels:
-        images, kept, _ = decode_folder(index, height, log=log, channels=channels)
     classes = list(meta.get("classes") or index.classes)
     unknown = [c for c in index.classes if c not in classes]
     if unknown:
         raise RunConfigError(f"--data {index.root}: the class folder(s) {', '.join(unknown)} "
                              f"are not classes of this run (its classes: {', '.join(classes)})")
+    images, kept, _ = decode_folder(index, height, log=log)
+    if images.shape[1] != channels:
+        images, kept, _ = decode_folder(index, height, log=log, channels=channels)
     mapping = xp.asarray([classes.index(c) for c in index.classes], dtype=xp.int64)
     labels = mapping[index.labels[kept]]
     splits = index.splits[kept]
