@@ -303,3 +303,17 @@ def test_a_few_unreadable_files_are_skipped_and_named(capsys, tmp_path):
     assert code == 0, err
     assert "skipped 1 unreadable file(s)" in out and "square/007.png" in out
     assert "decoded 119 images" in out
+
+
+def test_the_readme_notebook_snippet_runs(tmp_path, monkeypatch, capsys):
+    import re
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+              if "striate.runs.train(" in b]
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    write_shapes("photos")
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "['circle', 'square', 'triangle']" in out
+    assert (tmp_path / "runs" / "photos-notebook" / "checkpoint").is_dir()

@@ -490,6 +490,7 @@ def load_folder(root, size, val_split=0.1, seed=0, option="--data", progress=Non
     images, kept, seconds = decode_folder(index, size, option, progress=progress, log=log)
     unread = set(range(len(index.files))) - set(kept.tolist())
     skipped = index.skipped + [index.files[i] for i in sorted(unread)]
+    index.unreadable = skipped
     if skipped and log is not None:
         log(f"note: skipped {len(skipped)} unreadable file(s) of {index.root}: "
             f"{_quote(skipped)}")

@@ -406,5 +406,5 @@ def _load_folder(config, log, progress, expect_folder):
     record = {"root": index.root, "fingerprint": index.fingerprint, "held_out": index.held_out,
               "val_split": None if index.held_out else config["val_split"],
               "decode_seconds": round(seconds, 3), "images": int(len(index.files)),
-              "skipped": len(index.skipped)}
+              "skipped": len(index.unreadable)}
     return train, test, record
