@@ -268,7 +268,7 @@ def run(args):
     timed = [r["seconds"] for r in trainer.history if r.get("seconds")] if run.folder else []
     if timed:
         print(f"training: {len(run.train_set) * len(timed) / sum(timed):,.0f} images/s over "
-              f"{len(timed)} epochs ({sum(timed) / len(timed):.1f} s per epoch, evaluation "
+              f"{len(timed)} epoch(s) ({sum(timed) / len(timed):.1f} s per epoch, evaluation "
               "included)")
     print(f"checkpoint:     {trainer.checkpoint_path}")
     print(f"metrics log:    {layout.metrics_file}")
