@@ -317,3 +317,18 @@ def test_the_readme_notebook_snippet_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "['circle', 'square', 'triangle']" in out
     assert (tmp_path / "runs" / "photos-notebook" / "checkpoint").is_dir()
+
+
+def test_inspect_reads_the_runs_folder_or_another(capsys, tmp_path):
+    data = write_shapes(str(tmp_path / "shapes"))
+    code, out, err = cli(capsys, "train", "--data", data, "--out", tmp_path / "run",
+                         "--epochs", "1", "--no-progress")
+    assert code == 0, err
+    code, out, err = cli(capsys, "inspect", tmp_path / "run", "--what", "saliency",
+                         "--out", tmp_path / "own")
+    assert code == 0, err
+    assert (tmp_path / "own" / "saliency.png").exists()
+    other = write_shapes(str(tmp_path / "more"), classes=("square",), per_class=3, seed=1)
+    code, out, err = cli(capsys, "inspect", tmp_path / "run", "--data", other, "--what",
+                         "saliency", "--out", tmp_path / "other")
+    assert code == 1 and "only one class" in err  # a folder is a dataset: two classes at least

@@ -2,7 +2,7 @@
 saliency, Grad-CAM, occlusion, top activations), one PNG per view."""
 import os
 
-from .common import UsageError, positive_int
+from .common import UsageError, add_folder_options, positive_int
 
 VIEWS = ("filters", "maps", "saliency", "gradcam", "occlusion", "top")
 
@@ -47,15 +47,16 @@ def register(subparsers):
                         help="occlusion patch step (default half the patch)")
     parser.add_argument("--out", metavar="DIR",
                         help="output directory (default RUN/inspect)")
+    add_folder_options(parser, training=False)
     parser.set_defaults(handler=run)
 
 
-def _dataset_images(meta, count):
-    """(display images in [0, 1], model inputs, labels) of the run's test split,
-    ``count`` images spread over it (all of them for count=None)."""
+def _dataset_images(meta, count, folder=None):
+    """(display images in [0, 1], model inputs, labels) of the run's test split
+    (or of ``folder``), ``count`` images spread over it (all of them for None)."""
     from ..runs.evaluation import split_images
 
-    return split_images(meta, count)
+    return split_images(meta, count, folder=folder)
 
 
 def _file_images(meta, paths):
@@ -101,7 +102,7 @@ def run(args):
     if args.images:
         display, inputs, labels = _file_images(meta, args.images)
     else:
-        display, inputs, labels = _dataset_images(meta, 3)
+        display, inputs, labels = _dataset_images(meta, 3, args.data)
     classes = meta.get("classes") or []
     with no_grad():
         logits = model(Tensor(inputs)).data.astype(xp.float64)
@@ -172,7 +173,7 @@ def run(args):
                                       f"{positions} positions per side", window, stride),
                  "occlusion.png")
         elif view == "top":
-            shown, dataset_inputs, _ = _dataset_images(meta, None)
+            shown, dataset_inputs, _ = _dataset_images(meta, None, args.data)
             indices, values = explain.top_activations(model, dataset_inputs, late, None)
             rows = [(f"ch {channel}", shown[indices[channel]], values[channel])
                     for channel in range(min(len(indices), 8))]
