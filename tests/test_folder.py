@@ -332,3 +332,18 @@ def test_inspect_reads_the_runs_folder_or_another(capsys, tmp_path):
     code, out, err = cli(capsys, "inspect", tmp_path / "run", "--data", other, "--what",
                          "saliency", "--out", tmp_path / "other")
     assert code == 1 and "only one class" in err  # a folder is a dataset: two classes at least
+
+
+def test_resume_on_a_folder_continues_exactly(capsys, tmp_path):
+    from striate.train import load_checkpoint
+
+    data = write_shapes(str(tmp_path / "shapes"))
+    common = ["--data", data, "--epochs", "2", "--batch-size", "8", "--no-progress"]
+    assert cli(capsys, "train", *common, "--out", tmp_path / "straight")[0] == 0
+    assert cli(capsys, "train", *common, "--out", tmp_path / "halves", "--stop-after", "1")[0] == 0
+    code, out, err = cli(capsys, "train", "--resume", tmp_path / "halves", "--no-progress")
+    assert code == 0, err
+    straight = load_checkpoint(str(tmp_path / "straight")).model_state
+    halves = load_checkpoint(str(tmp_path / "halves")).model_state
+    for name in straight:
+        assert np.array_equal(np.asarray(straight[name]), np.asarray(halves[name])), name
