@@ -219,9 +219,12 @@ def _fingerprint(root, files, stats):
 class FolderIndex:
     """A listed folder: its ``classes``, the ``files`` (relative paths) that
     will be decoded with their ``labels`` and ``splits`` (``"train"`` or
-    ``"test"``), the ``skipped`` unreadable files, each file's header size
-    (``sizes``, (N, 2) width and height) and whether any has a colour mode,
-    and the ``fingerprint`` of the whole listing."""
+    ``"test"``), the ``skipped`` files whose header is unreadable, each
+    file's header size (``sizes``, (N, 2) width and height) and whether any
+    has a colour mode, and the ``fingerprint`` of the whole listing.
+    ``stored``: whether the listing is in the cache yet (it is written with
+    the first decoded array); ``unreadable``: every file skipped, set by
+    :func:`load_folder` once decoding has found the rest."""
 
     def __init__(self, root, record, directory):
         self.root, self.directory, self.record = root, directory, record
@@ -234,14 +237,13 @@ class FolderIndex:
         self.skipped = record["skipped"]
         self.fingerprint = record["fingerprint"]
         self.held_out = record["held_out"]  # "test", "val" or None
+        self.stored = False
+        self.unreadable = list(self.skipped)
 
     @property
     def median_side(self):
+        """The median of the images' short sides, in pixels."""
         return int(xp.median(self.sizes.min(axis=1))) if len(self.sizes) else 0
-
-    def summary(self):
-        counts = {s: int((self.splits == s).sum()) for s in ("train", "test")}
-        return counts
 
 
 def _headers(root, files, option):
@@ -312,9 +314,7 @@ def index_folder(root, option="--data", cache=None):
               "held_out": held_out}
     _check_classes_left(root, option, record, classes)
     _too_many_unreadable(root, option, bad, len(files))
-    index = FolderIndex(root, record, directory)
-    index.stored = False  # written with the first decoded array: nothing is cached on failure
-    return index
+    return FolderIndex(root, record, directory)  # cached with the first decoded array
 
 
 def _check_classes_left(root, option, record, classes):

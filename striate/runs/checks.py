@@ -13,9 +13,8 @@ import tempfile
 from .errors import RunConfigError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
-           "check_output_dir", "check_output_file", "check_outside", "check_directory", "check_data_dir",
-           "check_input_size",
-           "check_finite_weights"]
+           "check_output_dir", "check_output_file", "check_outside", "check_directory",
+           "check_data_dir", "check_input_size", "check_finite_weights"]
 
 INSTALL_EXTRAS = 'pip install "striate[train]"'
 
