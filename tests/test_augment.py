@@ -415,3 +415,42 @@ def test_augment_command_writes_a_grid_of_copies(capsys, tmp_path, monkeypatch):
     assert code == 0, err and (tmp_path / "grid.png").exists()
     code, _, err = run(capsys, "augment", "--transforms", "mixup")
     assert code == 1 and "no effect on one image" in err
+
+
+def test_random_resized_crop_reads_a_scaled_box():
+    from striate.data.augment import RandomResizedCrop
+
+    # An image whose value is its column (channel 0) and its row (channel 1):
+    # the crop's output is then the box's own coordinates, so we can read back
+    # each image's box and check it against the definition.
+    n, size = 200, 32
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    images = np.broadcast_to(np.stack([xs, ys]), (n, 2, size, size)).copy()
+    striate.manual_seed(3)
+    out = RandomResizedCrop(area=0.3)(images)
+    step_x = out[:, 0, 0, 2] - out[:, 0, 0, 1]   # box width / W
+    step_y = out[:, 1, 2, 0] - out[:, 1, 1, 0]   # box height / H
+    # away from the first and last row and column (a read within half a pixel
+    # of the border takes the border pixel), the box is sampled linearly
+    dx, dy = np.diff(out[:, 0, :, 1:-1], axis=2), np.diff(out[:, 1, 1:-1], axis=1)
+    np.testing.assert_allclose(dx, np.broadcast_to(step_x[:, None, None], dx.shape), atol=1e-9)
+    np.testing.assert_allclose(dy, np.broadcast_to(step_y[:, None, None], dy.shape), atol=1e-9)
+    area = step_x * step_y
+    assert (area >= 0.3 - 1e-9).all() and (area <= 1 + 1e-9).all()
+    assert area.min() < 0.4 and area.max() > 0.9  # the draws span the range
+    aspect = step_x / step_y
+    assert (aspect >= 3 / 4 - 1e-9).all() and (aspect <= 4 / 3 + 1e-9).all()
+    # the box lies inside the image: every read is inside it
+    assert out.min() >= 0 and out.max() <= size - 1
+    whole = RandomResizedCrop(area=1.0, ratio=(1.0, 1.0))(images[:3])
+    np.testing.assert_allclose(whole, images[:3], atol=1e-9)  # the whole image: identity
+
+
+def test_crop_in_an_augmentation_spec():
+    from striate.data.augment import RandomResizedCrop
+
+    plan = build_augmentation("flip,crop=0.5", 3, (16, 16))
+    crops = [t for t in plan.before_normalize if isinstance(t, RandomResizedCrop)]
+    assert len(crops) == 1 and crops[0].area == 0.5
+    with pytest.raises(AugmentSpecError, match="crop"):
+        build_augmentation("crop=0", 3, (16, 16))

@@ -25,7 +25,7 @@ from .transforms import Transform, _check_image_dims
 
 __all__ = ["sample_bilinear", "warp_affine", "affine_inverse", "gaussian_smoothing_matrix",
            "RandomAffine", "RandomRotation", "ElasticTransform", "ColorJitter",
-           "RandomDistortion", "RandomErasing"]
+           "RandomDistortion", "RandomErasing", "RandomResizedCrop"]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -456,3 +456,55 @@ class RandomErasing(Transform):
                   & ((cols >= left[:, None]) & (cols < (left + w)[:, None]))[:, None, :])
         mask = (inside & erase[:, None, None])[:, None]
         return xp.where(mask, xp.asarray(self.value).astype(images.dtype), images)
+
+
+# --------------------------------------------------------------------------- resized crop
+
+
+class RandomResizedCrop(Transform):
+    """A random box of each image, scaled back to the whole frame (Szegedy et
+    al. 2015, "Going deeper with convolutions"; torchvision's default
+    augmentation for ImageNet), one draw per image, bilinear.
+
+    The box covers a fraction of the image's area uniform in ``(area, 1)``
+    and has an aspect ratio (width / height) log-uniform in ``ratio``; a
+    side longer than the image's is cut to it. Its position is uniform over
+    the places where it fits. Output pixel (x, y) reads the input at
+    (x0 + (x + 1/2) bw / W - 1/2, y0 + (y + 1/2) bh / H - 1/2), a box in
+    edge coordinates ([0, W] x [0, H]), so a box of the whole image is the
+    identity; a read within half a pixel of the border takes the border
+    pixel (never a fill from outside: the box lies inside the image).
+    """
+
+    def __init__(self, area=0.35, ratio=(3 / 4, 4 / 3)):
+        self.area = _number(area, "RandomResizedCrop area")
+        if not 0 < self.area <= 1:
+            raise ValueError(f"RandomResizedCrop area must lie in (0, 1], got {area!r}")
+        self.ratio = _range(ratio, "RandomResizedCrop ratio", 0, math.inf)
+        if self.ratio[0] <= 0:
+            raise ValueError(f"RandomResizedCrop ratio must be positive, got {ratio!r}")
+
+    def sample(self, n, height, width):
+        """(N, 2, 3) inverse maps (output pixel -> input pixel) for ``n`` images."""
+        gen = _random.generator()
+        area = gen.uniform(self.area, 1.0, size=n) * height * width
+        ratio = xp.exp(gen.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), size=n))
+        box_w = xp.minimum(xp.sqrt(area * ratio), width)
+        box_h = xp.minimum(xp.sqrt(area / ratio), height)
+        x0 = gen.uniform(0.0, 1.0, size=n) * (width - box_w)
+        y0 = gen.uniform(0.0, 1.0, size=n) * (height - box_h)
+        inverse = xp.zeros((n, 2, 3))
+        inverse[:, 0, 0], inverse[:, 1, 1] = box_w / width, box_h / height
+        inverse[:, 0, 2] = x0 + 0.5 * box_w / width - 0.5
+        inverse[:, 1, 2] = y0 + 0.5 * box_h / height - 0.5
+        return inverse
+
+    def __call__(self, images):
+        _check_image_dims(images, type(self).__name__, 4)
+        n, _, height, width = images.shape
+        inverse = self.sample(n, height, width).astype(_work_dtype(images))
+        ys, xs = xp.mgrid[0:height, 0:width].astype(inverse.dtype)
+        sx = inverse[:, 0, 0, None, None] * xs + inverse[:, 0, 2, None, None]
+        sy = inverse[:, 1, 1, None, None] * ys + inverse[:, 1, 2, None, None]
+        sx, sy = xp.clip(sx, 0, width - 1), xp.clip(sy, 0, height - 1)
+        return _like_input(sample_bilinear(images, sx, sy), images)

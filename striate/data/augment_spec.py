@@ -6,7 +6,7 @@ Syntax: items ``NAME`` or ``NAME=VALUE`` separated by commas; a bare NAME
 takes its default value; each name at most once. The names, their values,
 defaults and ranges are in :data:`AUGMENT_OPTIONS` (and in every error
 message). The transforms run in a fixed order whatever the order of the
-items: flip, shift, the affine warp (rotate, translate, scale, shear),
+items: flip, random-resized crop, shift, the affine warp (rotate, translate, scale, shear),
 elastic, colour (brightness, contrast, saturation, hue), then normalisation,
 then erasing; mixup and cutmix mix whole batches after that.
 """
@@ -23,6 +23,8 @@ Option = namedtuple("Option", "default low high kind help")
 AUGMENT_OPTIONS = {
     "shift": Option(2, 0, 16, "int", "random shift of up to N pixels (pad, then crop)"),
     "flip": Option(0.5, 0, 1, "float", "horizontal mirror with probability P"),
+    "crop": Option(0.35, 0, 1, "open", "random-resized crop: a box of F to all of the area "
+                                       "(aspect 3/4 to 4/3), scaled back to the frame"),
     "rotate": Option(15.0, 0, 180, "float", "rotation by up to D degrees"),
     "translate": Option(0.1, 0, 0.5, "float", "translation by up to F of the width and height"),
     "scale": Option(0.1, 0, 0.9, "float", "zoom by a factor in [1-F, 1+F]"),
@@ -135,6 +137,8 @@ def build_augmentation(spec, channels, size):
     before = []
     if "flip" in values:
         before.append(T.RandomHorizontalFlip(p=v("flip")))
+    if "crop" in values:
+        before.append(A.RandomResizedCrop(area=v("crop")))
     if v("shift"):
         if 2 * v("shift") >= min(size):
             _fail(spec, f"shift={v('shift')} is too large for {size[0]}x{size[1]} images")
