@@ -347,3 +347,18 @@ def test_resume_on_a_folder_continues_exactly(capsys, tmp_path):
     halves = load_checkpoint(str(tmp_path / "halves")).model_state
     for name in straight:
         assert np.array_equal(np.asarray(straight[name]), np.asarray(halves[name])), name
+
+
+def test_the_playground_serves_a_folder_run_with_its_class_names(capsys, tmp_path):
+    from striate.playground.served import ServedModel
+
+    data = write_shapes(str(tmp_path / "shapes"), per_class=20)
+    code, out, err = cli(capsys, "train", "--data", data, "--out", tmp_path / "run",
+                         "--epochs", "1", "--no-progress")
+    assert code == 0, err
+    served = ServedModel(str(tmp_path / "run"))
+    confusion = served.confusion()
+    assert confusion["classes"] == ["circle", "square", "triangle"]
+    assert confusion["images"] == 6  # the run's own held-out split: 2 of 20 per class
+    final = json.loads(open(tmp_path / "run" / "metrics.jsonl").read().splitlines()[-1])
+    assert confusion["accuracy"] == pytest.approx(final["test_acc"])

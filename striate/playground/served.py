@@ -183,25 +183,18 @@ class ServedModel:
         return self._test
 
     def _evaluate_test_split(self):
-        from ..runs.config import build_transforms, spread_indices
-        from ..data import DataLoader
-        from ..data.dataset import Subset
-        from ..data.datasets import load_dataset
+        from ..runs.errors import RunConfigError
+        from ..runs.evaluation import evaluation_loader
 
         dataset = self.meta.get("dataset")
-        try:
-            test_set = load_dataset(dataset, "test", download=False)
-        except (OSError, ValueError) as error:
+        try:  # a built-in dataset or the run's folder of images, framed as in training
+            _, _, loader = evaluation_loader(self.meta, self.name, limit=TEST_IMAGES)
+        except (OSError, ValueError, RunConfigError) as error:
             raise Unavailable(f"the test split of {dataset!r} is not available here: "
                               f"{error}") from None
-        test_set = Subset(test_set, spread_indices(len(test_set), TEST_IMAGES))
-        native = tuple(test_set.gather(xp.arange(1))[0].shape[2:])
-        transform = build_transforms({"mean": self.mean.ravel().tolist(),
-                                      "std": self.std.ravel().tolist()}, False,
-                                     self.input_shape[1:], native)
         inputs, labels, logits = [], [], []
         with self.lock:
-            for images, targets in DataLoader(test_set, batch_size=256, transform=transform):
+            for images, targets in loader:
                 inputs.append(images.data)
                 labels.append(targets.data)
                 logits.append(self._logits(images.data))
