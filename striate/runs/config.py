@@ -325,6 +325,8 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
 
     kwargs.update(num_classes=len(train_set.classes), in_channels=int(channels),
                   **task_model_kwargs(config["model"], task_of(train_set), kwargs))
+    if folder is not None and "input_size" in models.model_options(config["model"]):
+        kwargs.setdefault("input_size", int(size[-1]))  # a folder's frame: the model follows
     model = models.create(config["model"], **kwargs)
     check_model_fits(config["model"], model, (int(channels),) + tuple(size), task_of(train_set),
                      config["dataset"])
