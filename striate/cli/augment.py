@@ -3,7 +3,7 @@ of one image, to see what each transform does; and the ``--augment [SPEC]``
 option that ``striate train`` shares (see :mod:`striate.data.augment_spec`)."""
 import argparse
 
-from .common import UsageError, output_path, positive_int
+from .common import UsageError, add_overwrite_option, output_path, positive_int
 
 DEFAULT_SPEC = "rotate=15,shear=15,elastic"
 MAX_SIDE = 128  # larger images are shrunk to this side for the grid
@@ -57,6 +57,7 @@ def register(subparsers):
                         "(default 2)")
     p.add_argument("--out", type=output_path, default="augment.png", metavar="PNG",
                    help="where to write the grid (default augment.png)")
+    add_overwrite_option(p, "PNG")
     p.set_defaults(handler=run)
 
 
@@ -85,10 +86,11 @@ def run(args):
     from ..data.augment_spec import build_augmentation, build_mix
     from ..data.transforms import Compose
     from ..random import manual_seed
-    from .checks import check_output_file, require
+    from ..runs.outputs import OutputPlan
+    from .checks import require
 
     require("augment", "matplotlib")
-    check_output_file(args.out, "--out")
+    OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
     image, what = _source_image(args)
     plan = build_augmentation(args.transforms, image.shape[1], image.shape[-2:])
     if build_mix(args.transforms, 2) is not None:

@@ -11,7 +11,7 @@ import json
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
            "add_model_options", "model_kwargs", "percent", "probability",
-           "output_path", "wrap_parts"]
+           "output_path", "add_overwrite_option", "wrap_parts"]
 
 
 class UsageError(Exception):
@@ -55,6 +55,12 @@ def output_path(text):
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
     return text
+
+
+def add_overwrite_option(parser, what):
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {what} if it exists (never a file this command reads, "
+                             "nor a file of a training run)")
 
 
 def model_arg(text):

@@ -1,7 +1,8 @@
 """``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
 PNG of a trained model on a dataset split."""
 from ..train.layout import RunLayout
-from .common import UsageError, add_data_options, output_path, percent, positive_int
+from .common import (UsageError, add_data_options, add_overwrite_option, output_path, percent,
+                     positive_int)
 from .segmentation import evaluate_segmentation
 from .tasks import evaluation_task
 
@@ -24,6 +25,7 @@ def register(subparsers):
     parser.add_argument("--plot", type=output_path, metavar="PNG",
                         help="where to write the confusion matrix (default: "
                              "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
+    add_overwrite_option(parser, "the --plot PNG")
     parser.add_argument("--tta", choices=("flip",),
                         help="test-time augmentation: 'flip' averages the predicted "
                              "probabilities of each image and its mirror (for clothes and "
@@ -66,12 +68,14 @@ def _evaluation_loader(checkpoint, args):
 def _default_plot(checkpoint, name, split):
     """RUN_DIR/confusion_matrix-NAME-SPLIT.png, checked before evaluation; None
     (with a note) when matplotlib is missing."""
-    from .checks import check_output_file, note_missing
+    from ..runs.outputs import OutputPlan
+    from .checks import note_missing
 
     if not note_missing("matplotlib", "no confusion matrix is drawn"):
         return None
     plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split)
-    check_output_file(plot, "the confusion matrix (choose another place with --plot)")
+    OutputPlan().writes(plot, "the confusion matrix (choose another place with --plot)",
+                        report=True).check()
     return plot
 
 
@@ -81,12 +85,13 @@ def run(args):
     from ..train.plots import plot_confusion_matrix
     from ..train.trainer import evaluate
     from ..train.tta import with_tta
-    from .checks import check_finite_weights, check_output_file, require
+    from ..runs.outputs import OutputPlan
+    from .checks import check_finite_weights, require
 
     require("evaluate", "safetensors")
     if args.plot:
         require("evaluate --plot", "matplotlib")
-        check_output_file(args.plot, "--plot")
+        OutputPlan(args.overwrite).reads_run(args.checkpoint).writes(args.plot, "--plot").check()
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.build_model()
     check_finite_weights(model, checkpoint.path)

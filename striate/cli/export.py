@@ -1,7 +1,7 @@
 """``striate export``: a trained model as an ONNX file."""
 import os
 
-from .common import UsageError, positive_int
+from .common import UsageError, add_overwrite_option, positive_int
 
 
 def register(subparsers):
@@ -19,7 +19,7 @@ def register(subparsers):
                         help="ONNX opset version, 13 or newer (default 17)")
     parser.add_argument("--static-batch", action="store_true",
                         help="fix the batch size to 1 instead of leaving it dynamic")
-    parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    add_overwrite_option(parser, "FILE")
     parser.set_defaults(handler=run)
 
 
@@ -27,10 +27,12 @@ def run(args):
     from ..train.checkpoint import load_checkpoint
     from ..train.layout import run_dir_of
 
+    from ..runs.outputs import OutputPlan
+
     checkpoint = load_checkpoint(args.checkpoint)
     out = args.out or os.path.join(run_dir_of(checkpoint.path), "model.onnx")
-    if os.path.exists(out) and not args.overwrite:
-        raise UsageError(f"{out} exists; pass --overwrite to replace it")
+    OutputPlan(args.overwrite).reads_run(checkpoint.path).reads(checkpoint.path, "RUN's checkpoint") \
+        .writes(out, "--out").check()
     shape = checkpoint.meta.get("input_shape")
     if not shape:
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")

@@ -2,7 +2,7 @@
 saliency, Grad-CAM, occlusion, top activations), one PNG per view."""
 import os
 
-from .common import UsageError, positive_int
+from .common import UsageError, add_overwrite_option, positive_int
 
 VIEWS = ("filters", "maps", "saliency", "gradcam", "occlusion", "top")
 
@@ -47,6 +47,8 @@ def register(subparsers):
                         help="occlusion patch step (default half the patch)")
     parser.add_argument("--out", metavar="DIR",
                         help="output directory (default RUN/inspect)")
+    add_overwrite_option(parser, "the views' PNG files in --out (those in RUN/inspect are "
+                                 "always replaced)")
     parser.set_defaults(handler=run)
 
 
@@ -95,6 +97,7 @@ def run(args):
     from ..backend import xp
     from ..explain import plots
     from ..functional import softmax
+    from ..runs.outputs import OutputPlan
     from ..train.checkpoint import load_checkpoint
     from ..train.layout import run_dir_of
 
@@ -135,6 +138,13 @@ def run(args):
         raise UsageError(f"--window {args.window}: the window {args.window}x{args.window} is "
                          f"larger than the image {inputs.shape[2]}x{inputs.shape[3]}")
     out = args.out or os.path.join(run_dir_of(checkpoint.path), "inspect")
+    names = [name for view in args.what
+             for name in ([f"maps-{_stem(label)}.png" for label in labels] if view == "maps"
+                          else [f"{view}.png"])]
+    plan = OutputPlan(args.overwrite).reads_run(args.run)
+    for path in args.images:
+        plan.reads(path, "IMAGE")
+    plan.writes_dir(out, "--out", names, report=args.out is None).check()
     os.makedirs(out, exist_ok=True)
     written = []
 

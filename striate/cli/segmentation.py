@@ -9,7 +9,7 @@ Symbols: K classes (0 = background), H x W pixels.
 """
 import os
 
-from .common import UsageError, percent
+from .common import UsageError, add_overwrite_option, percent
 
 __all__ = ["print_segmentation_result", "evaluate_segmentation", "add_predict_options",
            "predict_segmentation", "overlay", "PALETTE"]
@@ -73,6 +73,7 @@ def add_predict_options(parser):
     parser.add_argument("--overlay-dir", metavar="DIR",
                         help="segmentation models: where to write each IMAGE's colour overlay "
                              "IMAGE-overlay.png (default: beside the image)")
+    add_overwrite_option(parser, "an existing IMAGE-overlay.png")
 
 
 def overlay(grey, labels, classes):
@@ -116,6 +117,7 @@ def predict_segmentation(args, checkpoint, model):
     as a colour overlay PNG."""
     from ..autograd import Tensor, no_grad
     from ..backend import xp
+    from ..runs.outputs import OutputPlan
     from ..train.atomic import atomic_path
     from .images import load_image, prepare_image
 
@@ -136,6 +138,15 @@ def predict_segmentation(args, checkpoint, model):
         inputs.append((path, grey, prepare_image(image, (channels, h, w), norm.get("mean"),
                                                  norm.get("std"), invert=invert,
                                                  framing="resize")))
+    plan = OutputPlan(args.overwrite)
+    for path in args.images:
+        plan.reads(path, "IMAGE")
+    if args.overlay_dir:
+        plan.writes_dir(args.overlay_dir, "--overlay-dir")
+    for path in args.images:
+        plan.writes(_overlay_path(path, args.overlay_dir),
+                    "--overlay-dir's overlay" if args.overlay_dir else "the overlay")
+    plan.check()
     if args.overlay_dir:
         os.makedirs(args.overlay_dir, exist_ok=True)
     for path, grey, x in inputs:

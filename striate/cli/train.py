@@ -179,6 +179,7 @@ def _train(make_trainer, checkpoint, config, args, out):
 def run(args):
     from .checks import check_data_dir, check_output_dir, note_missing, require
     from .config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
+    from ..runs.outputs import OutputPlan
     from ..train.trainer import NonFiniteLossError, Trainer
 
     require("train", "safetensors")
@@ -194,6 +195,10 @@ def run(args):
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
+    plan = OutputPlan(args.overwrite)
+    if config.get("transfer"):
+        plan.reads(config["transfer"]["init_from"], "--init-from")
+    plan.writes_dir(out, "--out", replaces=True).check()
     check_output_dir(out)
     data_dir = check_data_dir(config["dataset"], args.data_dir, args.download)
     plot = note_missing("matplotlib", "no learning curve is drawn")
@@ -249,7 +254,7 @@ def run(args):
         print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
               f"({seconds:.1f} s)")
     print_segmentation_result(last)
-    print(f"checkpoint:     {trainer.checkpoint_path}")
+    print(f"checkpoint:     {layout.checkpoint_dir}")
     print(f"metrics log:    {layout.metrics_file}")
     if plot:
         print(f"learning curve: {layout.curve_file}")
