@@ -90,12 +90,12 @@ def run(args):
     from .checks import require
 
     require("augment", "matplotlib")
-    OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
-    image, what = _source_image(args)
-    plan = build_augmentation(args.transforms, image.shape[1], image.shape[-2:])
     if build_mix(args.transforms, 2) is not None:
         raise UsageError("mixup and cutmix mix pairs of images from a batch; they have no "
                          "effect on one image, so `striate augment` does not show them")
+    OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
+    image, what = _source_image(args)
+    plan = build_augmentation(args.transforms, image.shape[1], image.shape[-2:])
     if plan.after_normalize:  # erasing fills with 0, black in [0, 1]
         plan.before_normalize += plan.after_normalize
     manual_seed(args.seed)
