@@ -3,7 +3,8 @@ of one image, to see what each transform does; and the ``--augment [SPEC]``
 option that ``striate train`` shares (see :mod:`striate.data.augment_spec`)."""
 import argparse
 
-from .common import UsageError, add_overwrite_option, output_path, positive_int
+from .common import (UsageError, add_overwrite_option, non_negative_int, output_path,
+                     positive_int)
 
 DEFAULT_SPEC = "rotate=15,shear=15,elastic"
 MAX_SIDE = 128  # larger images are shrunk to this side for the grid
@@ -51,7 +52,8 @@ def register(subparsers):
                    metavar="SPEC", help=f"the augmentation spec (default {DEFAULT_SPEC!r})")
     p.add_argument("--n", type=positive_int, default=16, metavar="N",
                    help="number of augmented copies (default 16)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
+                   help="random seed, an integer >= 0 (default 0)")
     p.add_argument("--digit", type=int, choices=range(10), default=2, metavar="D",
                    help="which digit (0-9) to take from the embedded set without IMAGE "
                         "(default 2)")

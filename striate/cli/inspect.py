@@ -29,8 +29,8 @@ def register(subparsers):
     parser.add_argument("run", metavar="RUN", help="a run directory (runs/lenet5-digits) or its "
                                                    "checkpoint/ directory")
     parser.add_argument("images", nargs="*", metavar="IMAGE",
-                        help="image files to explain (default: the first 3 test images of the "
-                             "run's dataset)")
+                        help="image files to explain (default: 3 test images of the run's "
+                             "dataset, spread evenly over its test split)")
     parser.add_argument("--what", type=_views, default=list(VIEWS[:5]), metavar="VIEWS",
                         help=f"comma-separated views from {','.join(VIEWS)} "
                              f"(default {','.join(VIEWS[:5])})")

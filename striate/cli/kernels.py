@@ -56,8 +56,11 @@ def _caption(image_shape, kernel_shape, padding, stride):
     def axis(size, f):
         p = (f - 1) // 2 if padding == "same" else (0 if padding == "valid" else padding)
         if padding == "same" and f % 2 == 0:  # uneven split: write the total as 2P
-            return f"({size} - {f} + {f - 1})/{stride} + 1"
-        return f"({size} - {f} + 2*{p})/{stride} + 1"
+            top = f"{size} - {f} + {f - 1}"
+        else:
+            top = f"{size} - {f} + 2*{p}"
+        # A stride that does not divide the span drops the last partial step: the floor.
+        return f"({top})/{stride} + 1" if stride == 1 else f"floor(({top})/{stride}) + 1"
 
     out = output_shape(image_shape, kernel_shape, padding, stride)
     parts = [f"{axis(s, f)} = {o}" for s, f, o in zip(image_shape[:2], kernel_shape, out)]
