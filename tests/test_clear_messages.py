@@ -1,0 +1,30 @@
+"""What the commands say: messages that name what the user gave, and text
+without markup or arithmetic that does not hold."""
+import pytest
+
+from cli_runner import run
+
+
+def test_models_prints_plain_text_not_markup(capsys):
+    code, out, err = run(capsys, "models")
+    assert code == 0, err
+    assert "``" not in out and ":class:" not in out and ":func:" not in out
+    assert "groups=2" in out  # the literal's text stays, without its quotes
+
+
+def test_a_negative_augment_seed_names_the_option(capsys):
+    code, _, err = run(capsys, "augment", "--seed", "-1")
+    assert code == 2 and "--seed" in err and "-1" in err
+
+
+@pytest.mark.parametrize("size, stride, expected", [(256, 2, "floor((256 - 3 + 2*1)/2) + 1 = 128"),
+                                                    (28, 1, "(28 - 3 + 2*1)/1 + 1 = 28"),
+                                                    (7, 3, "floor((7 - 3 + 2*1)/3) + 1 = 3")])
+def test_kernel_captions_write_the_floor_of_a_strided_size(size, stride, expected):
+    from striate.cli.kernels import _caption
+
+    caption = _caption((size, size), (3, 3), 1, stride)
+    assert caption == expected
+    # the caption's arithmetic holds: evaluate it as written
+    left, right = caption.split(" = ")
+    assert eval(left, {"floor": lambda v: int(v // 1)}) == int(right)
