@@ -28,3 +28,17 @@ def test_kernel_captions_write_the_floor_of_a_strided_size(size, stride, expecte
     # the caption's arithmetic holds: evaluate it as written
     left, right = caption.split(" = ")
     assert eval(left, {"floor": lambda v: int(v // 1)}) == int(right)
+
+
+def test_inspect_on_a_segmentation_run_shows_filters_and_maps(capsys, tmp_path):
+    out = tmp_path / "seg"
+    code, _, err = run(capsys, "train", "--model", "unet", "--dataset", "digit-scenes", "--width",
+                       "0.0625", "--model-arg", "depth=2", "--limit", "32", "--batch-size", "16",
+                       "--epochs", "1", "--no-progress", "--out", out)
+    assert code == 0, err
+    code, text, err = run(capsys, "inspect", out)
+    assert code == 0, err
+    assert (out / "inspect" / "filters.png").exists() and "maps-" in text
+    code, _, err = run(capsys, "inspect", out, "--what", "filters,saliency")
+    assert code == 1 and "--what saliency" in err and "segmentation" in err
+    assert "Traceback" not in err and "0-dimensional" not in err
