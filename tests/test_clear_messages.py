@@ -42,3 +42,13 @@ def test_inspect_on_a_segmentation_run_shows_filters_and_maps(capsys, tmp_path):
     code, _, err = run(capsys, "inspect", out, "--what", "filters,saliency")
     assert code == 1 and "--what saliency" in err and "segmentation" in err
     assert "Traceback" not in err and "0-dimensional" not in err
+
+
+def test_evaluating_on_data_of_another_kind_names_the_dataset(capsys, tmp_path):
+    pytest.importorskip("mnist1d")
+    out = tmp_path / "run"
+    assert run(capsys, "train", "--out", out, "--limit", "64", "--epochs", "1",
+               "--no-progress")[0] == 0
+    code, _, err = run(capsys, "evaluate", out, "--dataset", "mnist1d")
+    assert code == 1 and "--dataset mnist1d" in err and "1-D" in err
+    assert "--image-size" not in err

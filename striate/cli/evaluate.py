@@ -57,6 +57,12 @@ def _evaluation_loader(checkpoint, args):
                          f"trained on {len(classes)} ({meta.get('dataset')})")
     channels, *size = meta["input_shape"]
     image_shape = tuple(dataset.gather(xp.arange(1))[0].shape[1:])
+    if len(image_shape) != len(meta["input_shape"]):
+        def kind(shape):
+            return f"{len(shape) - 1}-D inputs of {'x'.join(map(str, shape))}"
+        raise UsageError(f"--dataset {name}: its {kind(image_shape)} do not fit this model, "
+                         f"trained on {meta.get('dataset')} ({kind(meta['input_shape'])}); "
+                         f"evaluate it on data of that kind")
     if image_shape[0] != channels:
         raise UsageError(f"dataset {name!r} has {image_shape[0]}-channel images but the model "
                          f"takes {channels} channels")
