@@ -1,5 +1,7 @@
 """``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
 PNG of a trained model on a dataset split."""
+import sys
+
 from ..train.layout import RunLayout
 from .common import (UsageError, add_data_options, add_overwrite_option, output_path, percent,
                      positive_int)
@@ -71,7 +73,7 @@ def _evaluation_loader(checkpoint, args):
     return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
 
 
-def _default_plot(checkpoint, name, split):
+def _default_plot(checkpoint, name, split, tta):
     """RUN_DIR/confusion_matrix-NAME-SPLIT.png, checked before evaluation; None
     (with a note) when matplotlib is missing."""
     from ..runs.outputs import OutputPlan
@@ -79,10 +81,23 @@ def _default_plot(checkpoint, name, split):
 
     if not note_missing("matplotlib", "no confusion matrix is drawn"):
         return None
-    plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split)
+    plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split, tta)
     OutputPlan().writes(plot, "the confusion matrix (choose another place with --plot)",
                         report=True).check()
     return plot
+
+
+def _warn_if_flips_change_labels(tta, name):
+    """A note when mirroring does not keep ``name``'s labels (its augmentation
+    preset has no flip: a mirrored digit or signal is not the same class)."""
+    from .config import DATASET_AUGMENTATION
+
+    if tta == "flip" and name in DATASET_AUGMENTATION and \
+            "flip" not in (DATASET_AUGMENTATION[name] or ""):
+        print(f"warning: --tta flip mirrors each image, but a mirrored {name} image is not "
+              f"always the same class ({name}'s augmentation preset has no flip for that "
+              f"reason); expect the flip-averaged accuracy to be lower than the plain one",
+              file=sys.stderr)
 
 
 def run(args):
@@ -103,8 +118,13 @@ def run(args):
     check_finite_weights(model, checkpoint.path)
     name, dataset, loader = _evaluation_loader(checkpoint, args)
     if evaluation_task(checkpoint, dataset, name) == "segmentation":
+        if args.tta:
+            raise UsageError(f"--tta {args.tta} averages a classifier's class probabilities over "
+                             f"mirrored images; it does not apply to this segmentation model "
+                             f"(leave --tta out)")
         return evaluate_segmentation(checkpoint, model, dataset, loader, name, args)
-    plot = args.plot or _default_plot(checkpoint, name, args.split)
+    _warn_if_flips_change_labels(args.tta, name)
+    plot = args.plot or _default_plot(checkpoint, name, args.split, args.tta)
     metrics = evaluate(with_tta(model, args.tta), loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
@@ -120,7 +140,8 @@ def run(args):
         print(f"  {str(cls):<{width}}  {percent(recall):>7}  ({row[index]}/{row.sum()})")
     if plot is not None:
         plot_confusion_matrix(metrics.matrix, classes, plot,
-                              title=f"{model_name} on {name} {args.split}: accuracy "
+                              title=f"{model_name} on {name} {args.split}"
+                                    f"{', flip-averaged' if args.tta else ''}: accuracy "
                                     f"{percent(metrics.accuracy)}")
         print(f"confusion matrix: {plot}")
     return 0
