@@ -270,7 +270,8 @@ class Trainer:
         self._metrics_log.append(record)
         if self.plot:
             plot_learning_curve(self._metrics_log.records(), self.layout.curve_file,
-                                title=self.meta.get("title"))
+                                title=self.meta.get("title"),
+                                loss_name=getattr(self.loss_fn, "description", "cross-entropy"))
         self.save()
 
     # ------------------------------------------------------------------ checkpoints
