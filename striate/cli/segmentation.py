@@ -14,10 +14,12 @@ from .common import UsageError, add_overwrite_option, percent
 __all__ = ["print_segmentation_result", "evaluate_segmentation", "add_predict_options",
            "predict_segmentation", "overlay", "PALETTE"]
 
-#: RGB of each class's overlay; class 0 (background) is left uncoloured.
-PALETTE = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
-           (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60),
-           (250, 190, 212), (0, 128, 128), (220, 190, 255), (170, 110, 40)]
+#: RGB of each class's overlay; class 0 (background) is left uncoloured. Chosen
+#: far apart in CIELAB once blended over white ink and over grey (farthest-point
+#: picks from a 6-level RGB grid), so that no two digits share a look.
+PALETTE = [(0, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 0), (255, 204, 0), (255, 51, 204),
+           (0, 0, 102), (0, 255, 204), (0, 102, 0), (0, 153, 255), (102, 0, 0),
+           (153, 153, 0), (102, 0, 153), (255, 153, 102)]
 OVERLAY_ALPHA = 0.6   # how strongly a class colour covers the image
 OVERLAY_ZOOM = 4      # overlay pixels per image pixel: a 64x64 scene becomes 256x256
 
