@@ -41,7 +41,7 @@ if ARGS is not None:
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import striate  # noqa: E402
-from striate.cli.config import build_transforms, channel_stats, mixing_loader  # noqa: E402
+from striate.runs.config import build_transforms, channel_stats, mixing_loader  # noqa: E402
 from striate.data import DataLoader  # noqa: E402
 from striate.functional import cross_entropy  # noqa: E402
 

@@ -360,7 +360,7 @@ def test_train_rejects_bad_specs_before_training(capsys, tmp_path, spec, fragmen
 
 
 def test_augment_presets_still_work(capsys, tmp_path):
-    from striate.cli.config import DEFAULTS, augmentation
+    from striate.runs.config import DEFAULTS, augmentation
 
     assert augmentation({**DEFAULTS, "augment": True}) == "shift"
     assert augmentation({**DEFAULTS, "augment": True, "dataset": "fashion-mnist"}) == "flip"

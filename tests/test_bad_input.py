@@ -309,7 +309,7 @@ def junk_checkpoint(ws):
 
 
 def decoded(ws):
-    from striate.cli.images import load_image
+    from striate.data.images import load_image
 
     return load_image(ws / "digit.png")
 
@@ -321,7 +321,7 @@ def load_checkpoint(path):
 
 
 def load_text_as_image(ws):
-    from striate.cli.images import load_image
+    from striate.data.images import load_image
 
     text_as_png(ws)
     return load_image(ws / "text.png")
@@ -355,7 +355,7 @@ API_CASES = [
 
 
 def _prepare(image, shape, **options):
-    from striate.cli.images import prepare_image
+    from striate.data.images import prepare_image
 
     return prepare_image(image, shape, **options)
 

@@ -276,7 +276,7 @@ def test_summary_command(capsys):
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "I;16", "CMYK"])
 def test_prepare_image_takes_any_mode_and_size(tmp_path, mode):
-    from striate.cli.images import load_image, prepare_image
+    from striate.data.images import load_image, prepare_image
 
     draw_seven(tmp_path / "seven.png", size=(61, 97))
     image = Image.open(tmp_path / "seven.png").convert(mode)

@@ -215,7 +215,7 @@ def test_segmentation_and_classification_do_not_mix(tmp_path, capsys):
 
 def test_a_new_segmentation_model_starts_from_the_class_priors():
     from striate import models
-    from striate.cli.tasks import trainer_options
+    from striate.runs.tasks import trainer_options
 
     scenes = digit_scenes("train", num_scenes=10, size=32)
     model = models.create("unet", num_classes=11, padded=True, width=0.0625, depth=2)

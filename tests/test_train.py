@@ -292,7 +292,7 @@ EPOCHS, STEPS = 6, 6  # tiny_data's 96 training images in batches of 16
 def _run_py(schedule, warmup_epochs=0):
     """The schedule ``striate train --schedule ... --warmup ...`` builds."""
     def make(optimizer):
-        from striate.cli.config import build_scheduler
+        from striate.runs.config import build_scheduler
 
         return build_scheduler({"schedule": schedule, "epochs": EPOCHS, "warmup": warmup_epochs},
                                optimizer, STEPS)
@@ -322,7 +322,7 @@ SCHEDULES = {
         lambda k, t: warmup(k, 2) if k < 2 else cosine(k - 2, 4)),
     "onecycle": (lambda o: (S.OneCycleLR(o, max_lr=BASE_LR, total_steps=EPOCHS * STEPS), "batch"),
                  lambda k, t: one_cycle(t, EPOCHS * STEPS)),
-    # What the command line builds (striate.cli.config.build_scheduler):
+    # What the command line builds (striate.runs.config.build_scheduler):
     "cli_step": (_run_py("step"),  # divided by 10 at 1/2 and 3/4 of the 6 epochs
                  lambda k, t: BASE_LR * 0.1 ** ((k >= 3) + (k >= 4))),
     "cli_cosine": (_run_py("cosine"), lambda k, t: cosine(k, EPOCHS)),

@@ -10,8 +10,9 @@ One module per command (``train``, ``evaluate``, ``predict``, ``summary``,
 ``models``, ``datasets``), each with ``register(subparsers)`` that adds its
 options and ``run(args)`` that does the work; :mod:`.main` assembles them and
 turns bad input into one clear line on stderr. :mod:`.common` holds what the
-commands share, :mod:`.config` builds a training run from its settings, and
-:mod:`.images` turns image files into model input.
+commands share. What a run is (its configuration, preparation and checks)
+lives below, in :mod:`striate.runs`, which the playground calls too; image
+files become model input in :mod:`striate.data.images`.
 """
 from .main import build_parser, main  # noqa: F401
 

@@ -74,7 +74,7 @@ def _source_image(args):
         index = int(xp.flatnonzero(data.labels == args.digit)[0])
         image = data.images[index:index + 1].astype(xp.float32) / 255
         return image, f"embedded digit {args.digit} (test image {index})"
-    from .images import load_image, prepare_image
+    from ..data.images import load_image, prepare_image
 
     picture = load_image(args.image)
     channels = 1 if picture.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
@@ -85,11 +85,10 @@ def _source_image(args):
 
 def run(args):
     from ..backend import xp
-    from ..data.augment_spec import build_augmentation, build_mix
-    from ..data.transforms import Compose
+    from ..data.augment_spec import augmented_copies, build_mix
     from ..random import manual_seed
+    from ..runs.checks import require
     from ..runs.outputs import OutputPlan
-    from .checks import require
 
     require("augment", "matplotlib")
     if build_mix(args.transforms, 2) is not None:
@@ -97,12 +96,8 @@ def run(args):
                          "effect on one image, so `striate augment` does not show them")
     OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
     image, what = _source_image(args)
-    plan = build_augmentation(args.transforms, image.shape[1], image.shape[-2:])
-    if plan.after_normalize:  # erasing fills with 0, black in [0, 1]
-        plan.before_normalize += plan.after_normalize
     manual_seed(args.seed)
-    batch = xp.repeat(image, args.n, axis=0)
-    copies = Compose(plan.before_normalize)(batch)
+    copies = augmented_copies(args.transforms, image, args.n)
     _write_grid(xp.concatenate([image, copies]), args.out,
                 title=f"{what}: {args.transforms} (seed {args.seed})")
     print(f"wrote {args.out}: the original and {args.n} augmented copies ({args.transforms})")

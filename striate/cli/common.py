@@ -8,14 +8,19 @@ one-line message and exit status 2, never a traceback.
 import argparse
 import json
 
+from ..runs.errors import RunConfigError
+
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
            "add_model_options", "model_kwargs", "percent", "probability",
            "output_path", "add_overwrite_option", "wrap_parts"]
 
 
-class UsageError(Exception):
-    """A command that cannot run as given; the message says why and what to do."""
+class UsageError(RunConfigError):
+    """A command that cannot run as given; the message says why and what to do.
+
+    The run layer raises its parent, :class:`~striate.runs.errors.RunConfigError`;
+    the command line prints both as one line."""
 
 
 def _bounded(convert, low, strict, what):

@@ -14,7 +14,7 @@ def _in_data_dir(names, data_dir):
     """{name: directory or None} for the file datasets in ``data_dir``; an
     error if it holds none of them."""
     from ..data.datasets import FILE_NAMES, find_dataset_dir
-    from .checks import check_data_dir, check_directory
+    from ..runs.checks import check_data_dir, check_directory
     from .common import UsageError
 
     check_directory(data_dir, "--data-dir")

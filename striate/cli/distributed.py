@@ -122,7 +122,7 @@ def _fail(launch, args, error):
 
 
 def setup(args, run):
-    """The data-parallel hook for ``run`` (a :class:`~striate.cli.config.Run`),
+    """The data-parallel hook for ``run`` (a :class:`~striate.runs.config.Run`),
     or None in a single process. Under MPI: shards the loaders, builds the
     hook, reaches the setup agreement and announces the split on rank 0."""
     launch = getattr(args, "mpi_launch", None)

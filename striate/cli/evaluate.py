@@ -6,7 +6,7 @@ from ..train.layout import RunLayout
 from .common import (UsageError, add_data_options, add_overwrite_option, output_path, percent,
                      positive_int)
 from .segmentation import evaluate_segmentation
-from .tasks import evaluation_task
+from ..runs.tasks import evaluation_task
 
 
 def register(subparsers):
@@ -37,47 +37,18 @@ def register(subparsers):
 
 
 def _evaluation_loader(checkpoint, args):
-    from ..backend import xp
-    from ..data import DataLoader
-    from ..data.dataset import Subset
-    from ..data.datasets import load_dataset
-    from .checks import check_data_dir
-    from .config import build_transforms, spread_indices
+    from ..runs.evaluation import evaluation_loader
 
-    meta = checkpoint.meta
-    name = args.dataset or meta.get("dataset")
-    if not name:
-        raise UsageError(f"{checkpoint.path} does not say which dataset it was trained on; "
-                         "pass --dataset")
-    data_dir = check_data_dir(name, args.data_dir, args.download)
-    dataset = load_dataset(name, args.split, data_dir=data_dir, download=args.download)
-    if args.limit:
-        dataset = Subset(dataset, spread_indices(len(dataset), args.limit))
-    classes = meta.get("classes") or []
-    if classes and len(dataset.classes) != len(classes):
-        raise UsageError(f"dataset {name!r} has {len(dataset.classes)} classes but the model was "
-                         f"trained on {len(classes)} ({meta.get('dataset')})")
-    channels, *size = meta["input_shape"]
-    image_shape = tuple(dataset.gather(xp.arange(1))[0].shape[1:])
-    if len(image_shape) != len(meta["input_shape"]):
-        def kind(shape):
-            return f"{len(shape) - 1}-D inputs of {'x'.join(map(str, shape))}"
-        raise UsageError(f"--dataset {name}: its {kind(image_shape)} do not fit this model, "
-                         f"trained on {meta.get('dataset')} ({kind(meta['input_shape'])}); "
-                         f"evaluate it on data of that kind")
-    if image_shape[0] != channels:
-        raise UsageError(f"dataset {name!r} has {image_shape[0]}-channel images but the model "
-                         f"takes {channels} channels")
-    transform = build_transforms(meta.get("normalization") or {"mean": [0.0], "std": [1.0]},
-                                 False, tuple(size), image_shape[1:])
-    return name, dataset, DataLoader(dataset, batch_size=args.batch_size, transform=transform)
+    return evaluation_loader(checkpoint.meta, checkpoint.path, dataset=args.dataset,
+                             split=args.split, data_dir=args.data_dir, download=args.download,
+                             limit=args.limit, batch_size=args.batch_size)
 
 
 def _default_plot(checkpoint, name, split, tta):
     """RUN_DIR/confusion_matrix-NAME-SPLIT.png, checked before evaluation; None
     (with a note) when matplotlib is missing."""
+    from ..runs.checks import note_missing
     from ..runs.outputs import OutputPlan
-    from .checks import note_missing
 
     if not note_missing("matplotlib", "no confusion matrix is drawn"):
         return None
@@ -90,7 +61,7 @@ def _default_plot(checkpoint, name, split, tta):
 def _warn_if_flips_change_labels(tta, name):
     """A note when mirroring does not keep ``name``'s labels (its augmentation
     preset has no flip: a mirrored digit or signal is not the same class)."""
-    from .config import DATASET_AUGMENTATION
+    from ..runs.config import DATASET_AUGMENTATION
 
     if tta == "flip" and name in DATASET_AUGMENTATION and \
             "flip" not in (DATASET_AUGMENTATION[name] or ""):
@@ -106,8 +77,8 @@ def run(args):
     from ..train.plots import plot_confusion_matrix
     from ..train.trainer import evaluate
     from ..train.tta import with_tta
+    from ..runs.checks import check_finite_weights, require
     from ..runs.outputs import OutputPlan
-    from .checks import check_finite_weights, require
 
     require("evaluate", "safetensors")
     if args.plot:

@@ -56,28 +56,16 @@ def register(subparsers):
 
 
 def _dataset_images(meta, count):
-    """(display images in [0, 1], model inputs) of the run's test split, ``count``
-    images spread over it (all of them for count=None)."""
-    from ..backend import xp
-    from ..data.datasets import load_dataset
-    from ..data.transforms import to_float
-    from .config import build_transforms, spread_indices
+    """(display images in [0, 1], model inputs, labels) of the run's test split,
+    ``count`` images spread over it (all of them for count=None)."""
+    from ..runs.evaluation import split_images
 
-    name = meta.get("dataset")
-    if not name:
-        raise UsageError("the run does not record its dataset; pass IMAGE files")
-    dataset = load_dataset(name, "test")
-    keep = spread_indices(len(dataset), count) if count else xp.arange(len(dataset))
-    images = dataset.gather(keep)[0]
-    channels, height, width = meta["input_shape"]
-    transform = build_transforms(meta.get("normalization") or {"mean": [0.0], "std": [1.0]},
-                                 False, (height, width), tuple(images.shape[2:]))
-    return to_float(images), transform(images), [f"{name} test #{int(i)}" for i in keep]
+    return split_images(meta, count)
 
 
 def _file_images(meta, paths):
     from ..backend import xp
-    from .images import load_image, prepare_image
+    from ..data.images import load_image, prepare_image
 
     invert = "auto" if meta.get("background") == "dark" else False
     display = xp.stack([prepare_image(load_image(path), meta["input_shape"], invert=invert,

@@ -83,7 +83,7 @@ def run(args):
     if not chosen:
         chosen = list(kernels.KERNELS.items())
     if args.image:
-        from .images import load_image
+        from ..data.images import load_image
 
         image = kernels.image_array(load_image(args.image))
         source = args.image

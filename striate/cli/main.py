@@ -13,7 +13,6 @@ import importlib
 import os
 import sys
 
-from .common import UsageError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -41,10 +40,11 @@ def build_parser():
 def _expected_errors():
     """Exceptions that mean bad input, reported as one line without a traceback."""
     from ..data.idx import IDXError
+    from ..data.images import ImageDecodeError
+    from ..runs.errors import RunConfigError
     from ..train.checkpoint import CheckpointError
-    from .images import ImageDecodeError
 
-    return (UsageError, CheckpointError, ImageDecodeError, IDXError, ValueError, TypeError,
+    return (RunConfigError, CheckpointError, ImageDecodeError, IDXError, ValueError, TypeError,
             OSError, KeyError, RuntimeError, ImportError)
 
 
@@ -74,7 +74,7 @@ def error_message(error):
     if isinstance(error, KeyError):
         message = f"missing entry {message}"
     if isinstance(error, ImportError):
-        from .checks import INSTALL_EXTRAS
+        from ..runs.checks import INSTALL_EXTRAS
 
         message = f"{message}; the optional packages come with: {INSTALL_EXTRAS}"
     if not isinstance(error, _expected_errors()):

@@ -60,7 +60,7 @@ def is_loopback(host):
 
 
 def run(args):
-    from .checks import missing_package
+    from ..runs.checks import missing_package
 
     absent = [name for module, name in NEEDS.items() if missing_package(module)]
     if absent:

@@ -32,8 +32,8 @@ def run(args):
     from ..backend import xp
     from ..functional import softmax
     from ..train.checkpoint import load_checkpoint
-    from .checks import check_finite_weights, require
-    from .images import is_blank, load_image, prepare_image
+    from ..runs.checks import check_finite_weights, require
+    from ..data.images import is_blank, load_image, prepare_image
 
     require("predict", "safetensors", "PIL")
     checkpoint = load_checkpoint(args.checkpoint)

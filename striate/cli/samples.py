@@ -20,7 +20,7 @@ def run(args):
 
     from ..data.samples import SAMPLES, write_samples
     from ..runs.outputs import OutputPlan
-    from .checks import require
+    from ..runs.checks import require
 
     require("samples", "PIL")
     OutputPlan(args.overwrite).writes_dir(args.out, "DIR", list(SAMPLES)).check()

@@ -11,8 +11,8 @@ import os
 
 from .common import UsageError, add_overwrite_option, percent
 
-__all__ = ["print_segmentation_result", "evaluate_segmentation", "add_predict_options",
-           "predict_segmentation", "overlay", "PALETTE"]
+__all__ = ["add_task_options", "print_segmentation_result", "evaluate_segmentation",
+           "add_predict_options", "predict_segmentation", "overlay", "PALETTE"]
 
 #: RGB of each class's overlay; class 0 (background) is left uncoloured. Chosen
 #: far apart in CIELAB once blended over white ink and over grey (farthest-point
@@ -22,6 +22,13 @@ PALETTE = [(0, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 0), (255, 204, 0), (255
            (153, 153, 0), (102, 0, 153), (255, 153, 102)]
 OVERLAY_ALPHA = 0.6   # how strongly a class colour covers the image
 OVERLAY_ZOOM = 4      # overlay pixels per image pixel: a 64x64 scene becomes 256x256
+
+
+def add_task_options(parser):
+    """Options of ``striate train`` that only segmentation uses."""
+    parser.add_argument("--dice-weight", type=float, metavar="W",
+                        help="segmentation only: add W times the soft Dice loss to the "
+                             "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
 def print_segmentation_result(record):
@@ -121,7 +128,7 @@ def predict_segmentation(args, checkpoint, model):
     from ..backend import xp
     from ..runs.outputs import OutputPlan
     from ..train.atomic import atomic_path
-    from .images import load_image, prepare_image
+    from ..data.images import load_image, prepare_image
 
     meta = checkpoint.meta
     channels, height, width = meta["input_shape"]

@@ -24,7 +24,7 @@ def register(subparsers):
 def run(args):
     from .. import models
     from ..summary import summary
-    from .checks import check_input_size
+    from ..runs.checks import check_input_size
 
     kwargs = model_kwargs(args)
     if args.num_classes:

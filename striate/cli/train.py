@@ -4,19 +4,19 @@ import os
 import sys
 import time
 
+from ..runs.tasks import trainer_options
 from ..train.layout import RunLayout, run_dir_of
 from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
                      positive_int, wrap_parts)
 from .augment import add_augment_options
-from .segmentation import print_segmentation_result
-from .tasks import add_task_options, trainer_options
+from .segmentation import add_task_options, print_segmentation_result
 from .transfer import add_transfer_options, transfer_config
 
 
 def register(subparsers):
-    from .config import DEFAULT_LR, DEFAULTS, OPTIMIZERS, SCHEDULES
+    from ..runs.config import DEFAULT_LR, DEFAULTS, OPTIMIZERS, SCHEDULES
 
     d = DEFAULTS
     lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
@@ -78,7 +78,7 @@ def register(subparsers):
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are also off when stderr is not a terminal)")
     # Defaults are None so that --resume can tell what was given; the help
-    # strings state the real defaults (from striate.cli.config.DEFAULTS).
+    # strings state the real defaults (from striate.runs.config.DEFAULTS).
     p.set_defaults(handler=distributed.guarded(run))
 
 
@@ -111,7 +111,7 @@ def _existing_run(out):
 
 def _resume_config(args, explicit):
     from ..train.checkpoint import load_checkpoint
-    from .config import DEFAULTS, default_out_dir
+    from ..runs.config import DEFAULTS, default_out_dir
 
     path = args.resume or args.out or default_out_dir({**DEFAULTS, **explicit})
     checkpoint = load_checkpoint(path)
@@ -130,7 +130,7 @@ def _resume_config(args, explicit):
 
 def _header(verb, config, run, lr):
     """What is trained on what (first line), and how (second line)."""
-    from .config import augmentation
+    from ..runs.config import augmentation
 
     data = [f"{verb}: {config['model']} on {config['dataset']}",
             f"{len(run.train_set):,} train / {len(run.test_set):,} test images",
@@ -177,10 +177,10 @@ def _train(make_trainer, checkpoint, config, args, out):
 
 
 def run(args):
-    from .checks import check_data_dir, check_output_dir, note_missing, require
-    from .config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
+    from ..runs.checks import check_data_dir, check_output_dir, note_missing, require
+    from ..runs.config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
     from ..runs.outputs import OutputPlan
-    from ..train.trainer import NonFiniteLossError, Trainer
+    from ..train.trainer import NonFiniteLossError
 
     require("train", "safetensors")
     explicit = _explicit_config(args)
@@ -221,10 +221,8 @@ def run(args):
     task_options = trainer_options(config, run.train_set, None if checkpoint else run.model)
 
     def make_trainer(out_dir):
-        return Trainer(run.model, run.optimizer, run.train_loader, run.test_loader,
-                       scheduler=run.scheduler, scheduler_interval=run.interval, out_dir=out_dir,
-                       meta=run.meta(), progress=progress, plot=plot, distributed=parallel,
-                       **task_options)
+        return run.make_trainer(out_dir, progress=progress, plot=plot, distributed=parallel,
+                                **task_options)
 
     if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
             config["epochs"] and config["schedule"] != "none":

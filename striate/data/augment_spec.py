@@ -13,6 +13,7 @@ then erasing; mixup and cutmix mix whole batches after that.
 from collections import namedtuple
 
 __all__ = ["AUGMENT_OPTIONS", "SPEC_SYNTAX", "AugmentSpecError", "parse_augment_spec",
+           "augmented_copies",
            "format_augment_spec", "AugmentPlan", "build_augmentation", "build_mix"]
 
 Option = namedtuple("Option", "default low high kind help")
@@ -154,3 +155,17 @@ def build_augmentation(spec, channels, size):
         before.append(A.ColorJitter(**colour))
     after = [A.RandomErasing(p=v("erase"))] if "erase" in values else []
     return AugmentPlan(values, before, after)
+
+
+def augmented_copies(spec, image, n):
+    """``n`` random copies (n, C, H, W) of one image (1, C, H, W) in [0, 1]
+    under ``spec``, erasing included (it fills with 0, black in [0, 1]).
+    Batch mixing (mixup, cutmix) needs pairs, so ``spec`` may not ask for it."""
+    from ..backend import xp
+    from .transforms import Compose
+
+    if build_mix(spec, 2) is not None:
+        raise AugmentSpecError(f"augmentation spec {spec!r}: mixup and cutmix mix pairs of "
+                               "images from a batch; they have no effect on one image")
+    plan = build_augmentation(spec, image.shape[1], image.shape[-2:])
+    return Compose(plan.before_normalize + plan.after_normalize)(xp.repeat(image, n, axis=0))

@@ -58,7 +58,7 @@ def endpoint(function):
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse, Response
 
-    from ..cli.common import UsageError
+    from ..runs.errors import RunConfigError
     from ..train.checkpoint import CheckpointError
 
     @functools.wraps(function)
@@ -72,7 +72,7 @@ def endpoint(function):
             return error_response(409, str(error))
         except Unavailable as error:
             return error_response(503, str(error))
-        except (ValueError, TypeError, UsageError, CheckpointError) as error:
+        except (ValueError, TypeError, RunConfigError, CheckpointError) as error:
             return error_response(400, str(error) or type(error).__name__)
         if isinstance(result, Response):
             return result
@@ -270,7 +270,7 @@ def _input_shape(text):
 @functools.lru_cache(maxsize=32)
 def _summary(name, shape, depth):
     from .. import models
-    from ..cli.checks import check_input_size
+    from ..runs.checks import check_input_size
     from ..summary import summary
 
     options = {}

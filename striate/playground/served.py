@@ -2,7 +2,7 @@
 
 :class:`ServedModel` answers the Draw and Inspect pages: top-k predictions
 for a picture framed exactly as ``striate predict`` frames it
-(:func:`striate.cli.images.prepare_image`), each layer's feature maps,
+(:func:`striate.data.images.prepare_image`), each layer's feature maps,
 saliency and Grad-CAM, the learned filters, and on (a spread subset of) the
 run's test split the confusion matrix and the most confidently wrong images.
 
@@ -98,7 +98,7 @@ class ServedModel:
     def frame(self, image):
         """A decoded Pillow image as the model's input before normalization:
         (C, H, W) in [0, 1], framed like the training images."""
-        from ..cli.images import prepare_image
+        from ..data.images import prepare_image
 
         return prepare_image(image, self.input_shape, None, None, invert=self.invert,
                              framing=self.framing)
@@ -183,7 +183,7 @@ class ServedModel:
         return self._test
 
     def _evaluate_test_split(self):
-        from ..cli.config import build_transforms, spread_indices
+        from ..runs.config import build_transforms, spread_indices
         from ..data import DataLoader
         from ..data.dataset import Subset
         from ..data.datasets import load_dataset

@@ -71,12 +71,12 @@ def _number(config, key, kind):
 
 
 def check_config(request):
-    """The training configuration (``striate.cli.config.DEFAULTS`` updated)
+    """The training configuration (``striate.runs.config.DEFAULTS`` updated)
     for a page's JSON ``request``; ValueError names the first bad field.
 
     ``model`` is a name that :func:`striate.models.create` accepts.
     """
-    from ..cli.config import DEFAULTS, OPTIMIZERS
+    from ..runs.config import DEFAULTS, OPTIMIZERS
     from ..models.registry import get_model_factory
 
     if not isinstance(request, dict):
@@ -220,8 +220,8 @@ class TrainingJob:
             thread.join(timeout)
 
     def _prepare(self, config):
-        from ..cli.checks import missing_package
-        from ..cli.config import prepare_run
+        from ..runs.checks import missing_package
+        from ..runs.config import prepare_run
         from ..functional import cross_entropy
         from ..train.trainer import Trainer
 

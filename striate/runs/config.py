@@ -1,4 +1,5 @@
-"""A training run from a plain configuration: what ``striate train`` does.
+"""A training run from a plain configuration: what ``striate train``, the
+playground and :func:`striate.runs.train` build.
 
 The configuration is a flat dict of JSON values (model, dataset, epochs,
 optimizer, learning rate, schedule, seed, ...; see :data:`DEFAULTS`). It is
@@ -50,7 +51,7 @@ DATASET_AUGMENTATION = {"digits": "shift", "mnist": "shift", "kmnist": "shift",
                         "fashion-mnist": "flip", "digit-scenes": None, "mnist1d": None}
 
 #: How ``striate predict`` frames a picture for models trained on each dataset
-#: (see :mod:`striate.cli.images`).
+#: (see :mod:`striate.data.images`).
 DATASET_FRAMING = {"digits": "digits", "mnist": "digits", "kmnist": "digits",
                    "fashion-mnist": "fit"}
 
@@ -202,7 +203,8 @@ def build_scheduler(config, optimizer, steps_per_epoch):
 
 class Run:
     """Everything a training run needs, built and checked: the datasets and
-    loaders, the model, optimizer and scheduler, and the checkpoint metadata."""
+    loaders, the model, optimizer and scheduler, and the checkpoint metadata;
+    after :func:`striate.runs.train`, its ``trainer``, ``history`` and ``out``."""
 
     def __init__(self, config, train_set, test_set, normalization, input_shape, model,
                  model_kwargs, optimizer, scheduler, interval, train_loader, test_loader):
@@ -212,6 +214,12 @@ class Run:
         self.model, self.optimizer = model, optimizer
         self.scheduler, self.interval = scheduler, interval
         self.train_loader, self.test_loader = train_loader, test_loader
+        self.trainer, self.out = None, None  # set once the run is trained (striate.runs.train)
+
+    @property
+    def history(self):
+        """One dict of metrics per trained epoch (empty before training)."""
+        return list(self.trainer.history) if self.trainer is not None else []
 
     @property
     def classes(self):
@@ -232,6 +240,16 @@ class Run:
             "title": f"{self.config['model']} on {self.config['dataset']}",
         }
 
+    def make_trainer(self, out_dir, progress=False, plot=True, distributed=None, **options):
+        """A :class:`~striate.train.trainer.Trainer` of this run writing to
+        ``out_dir``; ``options`` (loss, metrics, log) go to the trainer."""
+        from ..train.trainer import Trainer
+
+        return Trainer(self.model, self.optimizer, self.train_loader, self.test_loader,
+                       scheduler=self.scheduler, scheduler_interval=self.interval,
+                       out_dir=out_dir, meta=self.meta(), progress=progress, plot=plot,
+                       distributed=distributed, **options)
+
 
 def prepare_run(config, data_dir=None, download=False, normalization=None, init_weights=True):
     """Load data and build model, optimizer and scheduler for ``config``.
@@ -239,7 +257,7 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     Seeds striate's generator with ``config['seed']`` first, so the model's
     initialization and every later random draw follow from the seed.
     ``normalization`` (from a checkpoint) skips recomputing the dataset's
-    mean and std. A ``transfer`` entry (see :mod:`striate.cli.transfer`)
+    mean and std. A ``transfer`` entry (see :mod:`striate.runs.transfer`)
     loads initial weights (unless ``init_weights`` is False: a resumed run),
     replaces the head and freezes layers before the optimizer is built.
     """

@@ -1,15 +1,15 @@
 """What kind of learning a run is: classification (one label per sample) or
 segmentation (one label per pixel), and whether the model fits the data.
 
-``striate train`` asks :func:`trainer_options` for the loss and the per-epoch
+A run asks :func:`trainer_options` for the loss and the per-epoch
 metrics of the task its dataset implies, and :func:`check_model_fits` before
 anything is trained, so that a 2-D network given 1-D signals, or a
 classifier given label maps, stops with a sentence rather than a shape error
 deep inside a layer.
 """
-from .common import UsageError
+from .errors import RunConfigError
 
-__all__ = ["task_of", "check_model_fits", "trainer_options", "add_task_options",
+__all__ = ["task_of", "check_model_fits", "trainer_options",
            "task_model_kwargs", "evaluation_task", "SEGMENTATION_MODELS"]
 
 #: Models whose output is a map of class scores (N, K, H, W), not (N, K).
@@ -30,7 +30,7 @@ def _shape_text(shape):
 
 
 def check_model_fits(model_name, model, data_shape, task, dataset_name):
-    """A :class:`UsageError` when ``model`` cannot take samples of ``data_shape``
+    """A :class:`RunConfigError` when ``model`` cannot take samples of ``data_shape``
     (C, spatial...) or produce ``task``'s outputs."""
     model_shape = tuple(getattr(model, "input_shape", ()) or ())
     if model_shape and len(model_shape) != len(data_shape):
@@ -38,33 +38,27 @@ def check_model_fits(model_name, model, data_shape, task, dataset_name):
         have = _LAYOUTS.get(len(data_shape) - 1, f"{len(data_shape)}-dimensional samples")
         hint = ("a 1-D model such as cnn1d" if len(data_shape) == 2
                 else "a model for that layout")
-        raise UsageError(f"model {model_name!r} takes {want} such as {_shape_text(model_shape)}, "
-                         f"but dataset {dataset_name!r} holds {have} of "
-                         f"{_shape_text(data_shape)}; choose {hint}")
+        raise RunConfigError(f"model {model_name!r} takes {want} such as "
+                             f"{_shape_text(model_shape)}, "
+                             f"but dataset {dataset_name!r} holds {have} of "
+                             f"{_shape_text(data_shape)}; choose {hint}")
     segmenter = model_name in SEGMENTATION_MODELS
     if task == "segmentation" and not segmenter:
-        raise UsageError(f"dataset {dataset_name!r} has a label per pixel (segmentation) but "
-                         f"model {model_name!r} predicts one label per image; use "
-                         f"{' or '.join(SEGMENTATION_MODELS)} with padded=true")
+        raise RunConfigError(f"dataset {dataset_name!r} has a label per pixel (segmentation) but "
+                             f"model {model_name!r} predicts one label per image; use "
+                             f"{' or '.join(SEGMENTATION_MODELS)} with padded=true")
     if task == "classification" and segmenter:
-        raise UsageError(f"model {model_name!r} predicts a label per pixel but dataset "
-                         f"{dataset_name!r} has one label per image; train it on a "
-                         "segmentation dataset such as digit-scenes")
+        raise RunConfigError(f"model {model_name!r} predicts a label per pixel but dataset "
+                             f"{dataset_name!r} has one label per image; train it on a "
+                             "segmentation dataset such as digit-scenes")
     if segmenter and hasattr(model, "padded") and not model.padded:
-        raise UsageError(f"model {model_name!r} must be padded to give a label map of the "
-                         "input's size: pass --model-arg padded=true")
+        raise RunConfigError(f"model {model_name!r} must be padded to give a label map of the "
+                             "input's size: pass --model-arg padded=true")
     multiple = 2 ** getattr(model, "depth", 4)
     if segmenter and len(data_shape) == 3 and any(n % multiple for n in data_shape[1:]):
-        raise UsageError(f"the padded U-Net of depth {multiple.bit_length() - 1} needs image "
-                         f"sides divisible by {multiple}, but dataset {dataset_name!r} has "
-                         f"{_shape_text(data_shape[1:])} images")
-
-
-def add_task_options(parser):
-    """Options of ``striate train`` that only segmentation uses."""
-    parser.add_argument("--dice-weight", type=float, metavar="W",
-                        help="segmentation only: add W times the soft Dice loss to the "
-                             "per-pixel cross-entropy (default 0: cross-entropy alone)")
+        raise RunConfigError(f"the padded U-Net of depth {multiple.bit_length() - 1} needs image "
+                             f"sides divisible by {multiple}, but dataset {dataset_name!r} has "
+                             f"{_shape_text(data_shape[1:])} images")
 
 
 def trainer_options(config, train_set, model=None):
@@ -80,16 +74,16 @@ def trainer_options(config, train_set, model=None):
     """
     if task_of(train_set) != "segmentation":
         if config.get("dice_weight"):
-            raise UsageError("--dice-weight applies to segmentation datasets only")
+            raise RunConfigError("--dice-weight applies to segmentation datasets only")
         return {}
     if config.get("image_size"):
-        raise UsageError("--image-size cannot be used with a segmentation dataset: the label "
-                         "maps would no longer match the resized images")
+        raise RunConfigError("--image-size cannot be used with a segmentation dataset: the label "
+                             "maps would no longer match the resized images")
     from ..train.segmentation import SegmentationMetrics, segmentation_loss
 
     weight = config.get("dice_weight") or 0.0
     if weight < 0:
-        raise UsageError(f"--dice-weight must be >= 0, got {weight}")
+        raise RunConfigError(f"--dice-weight must be >= 0, got {weight}")
     if model is not None:
         _prior_bias(model, train_set)
     return {"loss_fn": segmentation_loss(dice_weight=weight), "metrics": SegmentationMetrics}
@@ -120,6 +114,6 @@ def evaluation_task(checkpoint, dataset, dataset_name):
     trained = checkpoint.meta.get("task", "classification")
     task = task_of(dataset)
     if task != trained:
-        raise UsageError(f"{checkpoint.path} holds a {trained} model, but dataset "
-                         f"{dataset_name!r} is a {task} dataset")
+        raise RunConfigError(f"{checkpoint.path} holds a {trained} model, but dataset "
+                             f"{dataset_name!r} is a {task} dataset")
     return task

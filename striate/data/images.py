@@ -1,4 +1,4 @@
-"""Image files -> model input, for ``striate predict``.
+"""Image files -> model input, for ``striate predict``, the playground and folder datasets.
 
 A photo or drawing of any size and mode (PNG, JPEG, palette, alpha, 16-bit)
 is turned into what the model saw in training:

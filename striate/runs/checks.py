@@ -1,7 +1,7 @@
 """What the commands check before they start work: optional packages, output
 paths, an explicit ``--data-dir``, the model's input size, finite weights.
 
-Each check either passes quietly or raises :class:`~.common.UsageError` with
+Each check either passes quietly or raises :class:`~.errors.RunConfigError` with
 a message that names the problem and the way out, so that a command fails in
 its first second, with nothing written, instead of after an epoch of training.
 """
@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 
-from .common import UsageError
+from .errors import RunConfigError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
            "check_output_dir", "check_output_file", "check_directory", "check_data_dir",
@@ -38,12 +38,12 @@ def missing_package(module):
 
 
 def require(command, *modules):
-    """Raise a :class:`UsageError` naming the fix if any of ``modules`` is missing."""
+    """Raise a :class:`RunConfigError` naming the fix if any of ``modules`` is missing."""
     absent = [m for m in modules if missing_package(m)]
     if absent:
         needs = "; ".join(f"{OPTIONAL[m][0]} ({OPTIONAL[m][1]})" for m in absent)
-        raise UsageError(f"striate {command} needs {needs}, which is not installed. "
-                         f"Install it with: {INSTALL_EXTRAS}")
+        raise RunConfigError(f"striate {command} needs {needs}, which is not installed. "
+                             f"Install it with: {INSTALL_EXTRAS}")
 
 
 def note_missing(module, consequence):
@@ -65,8 +65,8 @@ def _probe_writable(directory, what):
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".striate-probe-", dir=directory))
     except OSError as error:
-        raise UsageError(f"cannot write {what}: {directory} is not writable "
-                         f"({error.strerror})") from None
+        raise RunConfigError(f"cannot write {what}: {directory} is not writable "
+                             f"({error.strerror})") from None
 
 
 def _existing_ancestor(path):
@@ -79,11 +79,11 @@ def check_output_dir(path, option="--out"):
     """``path`` is a directory that exists and is writable, or one that can be made."""
     full = os.path.abspath(os.path.expanduser(path))
     if os.path.exists(full) and not os.path.isdir(full):
-        raise UsageError(f"{option} {path} is a file, not a directory; choose another {option}")
+        raise RunConfigError(f"{option} {path} is a file, not a directory; choose another {option}")
     ancestor = _existing_ancestor(full)
     if not os.path.isdir(ancestor):
-        raise UsageError(f"{option} {path}: {ancestor} is a file, so no directory can be made "
-                         f"under it; choose another {option}")
+        raise RunConfigError(f"{option} {path}: {ancestor} is a file, so no directory can be made "
+                             f"under it; choose another {option}")
     _probe_writable(ancestor, f"{option} {path}")
 
 
@@ -92,27 +92,27 @@ def check_output_file(path, option):
     and ``path`` is not a directory."""
     full = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(full):
-        raise UsageError(f"{option} {path} is a directory; give a file name such as "
-                         f"{os.path.join(path, 'confusion_matrix.png')}")
+        raise RunConfigError(f"{option} {path} is a directory; give a file name such as "
+                             f"{os.path.join(path, 'confusion_matrix.png')}")
     folder = os.path.dirname(full)
     if not os.path.lexists(folder):
-        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it "
-                         "first or choose another path")
+        raise RunConfigError(f"{option} {path}: the folder {folder} does not exist; create it "
+                             "first or choose another path")
     if not os.path.isdir(folder):
-        raise UsageError(f"{option} {path}: {folder} is not a directory")
+        raise RunConfigError(f"{option} {path}: {folder} is not a directory")
     _probe_writable(folder, f"{option} {path}")
 
 
 # --------------------------------------------------------------------------- data
 
 def check_directory(path, option):
-    """``path`` (expanded) if it is an existing directory, else a :class:`UsageError`."""
+    """``path`` (expanded) if it is an existing directory, else a :class:`RunConfigError`."""
     where = os.path.expanduser(os.fspath(path))
     if not os.path.lexists(where):
-        raise UsageError(f"{option} {path} does not exist")
+        raise RunConfigError(f"{option} {path} does not exist")
     if not os.path.isdir(where):
-        raise UsageError(f"{option} {path} is not a directory (it is a file); give the "
-                         "directory that holds the dataset's files")
+        raise RunConfigError(f"{option} {path} is not a directory (it is a file); give the "
+                             "directory that holds the dataset's files")
     return where
 
 
@@ -127,9 +127,9 @@ def check_data_dir(dataset, data_dir, download=False, option="--data-dir"):
 
     key = str(dataset).lower().replace("_", "-")
     if key == DEFAULT_DATASET:
-        raise UsageError(f"{option} {data_dir} would not be used: the dataset {key!r} is embedded "
-                         f"in striate and reads no files. Leave out {option}, or name a dataset "
-                         f"read from files, e.g. --dataset mnist")
+        raise RunConfigError(f"{option} {data_dir} would not be used: the dataset {key!r} is "
+                             f"embedded in striate and reads no files. Leave out {option}, or "
+                             f"name a dataset read from files, e.g. --dataset mnist")
     if key not in SOURCES:
         return data_dir  # the loader names the unknown dataset
     where = check_directory(data_dir, option)
@@ -143,10 +143,10 @@ def check_data_dir(dataset, data_dir, download=False, option="--data-dir"):
     details = "; ".join(line for line in report if line.split(": ")[0] in looked)
     elsewhere = (f" striate found {key} in {found}: leave out {option} to use that copy."
                  if found else "")
-    raise UsageError(f"dataset {key!r} is not in {option} {data_dir}: looked for "
-                     f"{', '.join(FILE_NAMES)} (gzipped or not) in {looked[0]} and {looked[1]} "
-                     f"({details}). Put the four files there, or add --download to fetch them "
-                     f"into {looked[1]}.{elsewhere}")
+    raise RunConfigError(f"dataset {key!r} is not in {option} {data_dir}: looked for "
+                         f"{', '.join(FILE_NAMES)} (gzipped or not) in {looked[0]} and {looked[1]} "
+                         f"({details}). Put the four files there, or add --download to fetch them "
+                         f"into {looked[1]}.{elsewhere}")
 
 
 # --------------------------------------------------------------------------- the model
@@ -205,7 +205,7 @@ def _smallest_working_size(model, input_shape, limit):
 def check_input_size(model, input_shape, suggest, name="the model"):
     """Run ``model`` on one zero image of ``input_shape`` (C, H, W, no grad).
 
-    On failure raise a :class:`UsageError` naming the layer that failed (its
+    On failure raise a :class:`RunConfigError` naming the layer that failed (its
     module path and type, and its own complaint), the smallest input that
     works (or the model's own ``input_shape``) and ``suggest(shape)``, the
     option that asks for it (e.g. ``--image-size 63``).
@@ -220,14 +220,15 @@ def check_input_size(model, input_shape, suggest, name="the model"):
     limit = max(64, 2 * max(height, width), *native[1:])
     shape = _smallest_working_size(model, input_shape, limit)
     if shape is not None:
-        raise UsageError(f"{height}x{width} images are too small for {name}: {failed}; {name} "
-                         f"needs images of at least {shape[1]}x{shape[2]}: use {suggest(shape)}")
+        raise RunConfigError(f"{height}x{width} images are too small for {name}: {failed}; "
+                             f"{name} needs images of at least {shape[1]}x{shape[2]}: use "
+                             f"{suggest(shape)}")
     advice = ""
     if len(native) == 3 and _dry_forward(model, (channels,) + native[1:]) is None:
         usable = (channels,) + native[1:]
         advice = f"; it takes {native[1]}x{native[2]} images: use {suggest(usable)}"
-    raise UsageError(f"{name} cannot take {channels}-channel {height}x{width} images: "
-                     f"{failed}{advice}")
+    raise RunConfigError(f"{name} cannot take {channels}-channel {height}x{width} images: "
+                         f"{failed}{advice}")
 
 
 def check_finite_weights(model, where):
@@ -239,6 +240,6 @@ def check_finite_weights(model, where):
     for name, value in model.state_dict().items():
         data = as_array(value)
         if xp.issubdtype(data.dtype, xp.floating) and not xp.isfinite(data).all():
-            raise UsageError(f"the weights of {name} in {where} are NaN or infinite: the model "
-                             "is damaged (its training diverged); retrain it or use an earlier "
-                             "checkpoint")
+            raise RunConfigError(f"the weights of {name} in {where} are NaN or infinite: the model "
+                                 "is damaged (its training diverged); retrain it or use an earlier "
+                                 "checkpoint")

@@ -1,0 +1,70 @@
+"""The Python door to a training run: what ``striate train`` does, in one call.
+
+    import striate.runs
+    run = striate.runs.train(dataset="digits", epochs=2, out="runs/notebook")
+    run.history[-1]["test_acc"]
+
+The configuration is the one ``striate train`` stores in its checkpoints (see
+:data:`~striate.runs.config.DEFAULTS`), given as a dict, as keywords, or both
+(keywords win). The same checks run before any work, and raise
+:class:`~striate.runs.errors.RunConfigError`.
+"""
+import os
+
+from .config import DEFAULTS, default_out_dir, prepare_run
+from .errors import RunConfigError
+
+__all__ = ["train", "CONFIG_KEYS"]
+
+#: Every key a run's configuration may hold: the defaults' and the optional ones.
+CONFIG_KEYS = tuple(DEFAULTS) + ("transfer", "dice_weight")
+
+
+def _existing_run(out):
+    from ..train.checkpoint import resolve_checkpoint
+    from ..train.layout import RunLayout
+
+    return (resolve_checkpoint(out, must_exist=False) is not None
+            or os.path.exists(RunLayout(out).metrics_file))
+
+
+def resolve_config(config=None, **settings):
+    """``DEFAULTS`` updated with ``config`` (a dict) and then ``settings``; an
+    unknown key is a :class:`RunConfigError` that lists the known ones."""
+    if config is not None and not isinstance(config, dict):
+        raise RunConfigError(f"the configuration must be a dict, got {type(config).__name__}")
+    given = {**(config or {}), **settings}
+    unknown = sorted(set(given) - set(CONFIG_KEYS))
+    if unknown:
+        raise RunConfigError(f"unknown configuration keys {unknown}; the keys are "
+                             f"{', '.join(CONFIG_KEYS)}")
+    return {**DEFAULTS, **given}
+
+
+def train(config=None, *, out=None, data_dir=None, download=False, progress=False, plot=None,
+          **settings):
+    """Train a run and return it (a :class:`~striate.runs.config.Run`).
+
+    ``config`` and ``settings`` as in :func:`resolve_config`. ``out``: the run
+    directory (default ``runs/MODEL-DATASET``), which must not hold a run yet.
+    ``plot``: draw the learning curve (default: when matplotlib is there).
+    The returned run has ``trainer``, ``history`` (one dict per epoch) and
+    ``out``; its ``model`` holds the trained weights.
+    """
+    from .checks import check_data_dir, check_output_dir, missing_package
+    from .tasks import trainer_options
+
+    config = resolve_config(config, **settings)
+    out = os.fspath(out) if out is not None else default_out_dir(config)
+    if _existing_run(out):
+        raise RunConfigError(f"{out} already holds a training run; choose another out")
+    check_output_dir(out, option="out")
+    data_dir = check_data_dir(config["dataset"], data_dir, download, option="data_dir")
+    run = prepare_run(config, data_dir, download)
+    options = trainer_options(config, run.train_set, run.model)
+    if plot is None:
+        plot = not missing_package("matplotlib")
+    run.trainer = run.make_trainer(out, progress=progress, plot=plot, **options)
+    run.out = out
+    run.trainer.fit(config["epochs"])
+    return run
