@@ -34,3 +34,44 @@ def test_tta_flip_on_digits_warns_and_keeps_the_plain_matrix(capsys, runs):
 def test_tta_on_a_segmentation_run_is_refused(capsys, runs):
     code, _, err = run(capsys, "evaluate", runs / "seg", "--tta", "flip", "--limit", "8")
     assert code == 1 and "--tta flip" in err and "segmentation" in err
+
+
+def _assert_refused_before_training(capsys, tmp_path, argv, *fragments):
+    out = tmp_path / "new-run"
+    code, text, err = run(capsys, "train", "--out", out, *argv)
+    assert code == 1, err
+    assert "Traceback" not in err and "bug in striate" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert "epoch 1" not in text and not out.exists()
+
+
+def test_a_model_arg_the_data_decides_is_an_error(capsys, tmp_path):
+    _assert_refused_before_training(capsys, tmp_path, ["--model", "28x28-6C5-MP2-10",
+                                                       "--model-arg", "num_classes=3", *TINY],
+                                    "--model-arg num_classes=3", "leave it out")
+
+
+def test_init_key_with_a_run_directory_is_an_error(capsys, tmp_path, runs):
+    _assert_refused_before_training(capsys, tmp_path, ["--init-from", runs / "run", "--init-key",
+                                                       "model", *TINY], "--init-key model",
+                                    "run directory")
+
+
+def test_mixup_on_a_segmentation_set_is_refused_before_training(capsys, tmp_path):
+    _assert_refused_before_training(capsys, tmp_path, [*TINY_UNET, "--augment", "mixup"],
+                                    "--augment mixup", "label map")
+
+
+def test_a_1d_model_built_for_another_length_fails_before_training(capsys, tmp_path):
+    pytest.importorskip("mnist1d")
+    _assert_refused_before_training(capsys, tmp_path, ["--model", "cnn1d", "--dataset", "mnist1d",
+                                                       "--model-arg", "length=28", *TINY],
+                                    "cnn1d", "--model-arg length=40")
+
+
+def test_a_nan_dice_weight_is_refused_by_the_command(capsys, tmp_path):
+    code, _, err = run(capsys, "train", *TINY_UNET, "--dice-weight", "nan",
+                       "--out", tmp_path / "x")
+    assert code == 2 and "--dice-weight" in err and "nan" in err
+    assert not (tmp_path / "x").exists()

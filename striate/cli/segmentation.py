@@ -9,7 +9,7 @@ Symbols: K classes (0 = background), H x W pixels.
 """
 import os
 
-from .common import UsageError, add_overwrite_option, percent
+from .common import UsageError, add_overwrite_option, non_negative_float, percent
 
 __all__ = ["add_task_options", "print_segmentation_result", "evaluate_segmentation",
            "add_predict_options", "predict_segmentation", "overlay", "PALETTE"]
@@ -26,7 +26,7 @@ OVERLAY_ZOOM = 4      # overlay pixels per image pixel: a 64x64 scene becomes 25
 
 def add_task_options(parser):
     """Options of ``striate train`` that only segmentation uses."""
-    parser.add_argument("--dice-weight", type=float, metavar="W",
+    parser.add_argument("--dice-weight", type=non_negative_float, metavar="W",
                         help="segmentation only: add W times the soft Dice loss to the "
                              "per-pixel cross-entropy (default 0: cross-entropy alone)")
 

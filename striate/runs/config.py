@@ -13,7 +13,8 @@ disk.
 import os
 
 from ..backend import xp
-from .tasks import check_model_fits, task_model_kwargs, task_of
+from .errors import RunConfigError
+from .tasks import check_model_fits, check_task_augmentation, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
            "DATASET_FRAMING", "default_out_dir", "channel_stats", "spread_indices",
@@ -265,10 +266,15 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     from ..data import DataLoader
     from ..models.registry import get_model_factory
     from ..random import manual_seed
-    from .checks import check_input_size
+    from .checks import check_input_fits, check_input_size
 
     kwargs = dict(config.get("model_args") or {})
     get_model_factory(config["model"])  # an unknown name fails before any data loads
+    for decided in ("num_classes", "in_channels"):
+        if decided in kwargs:
+            raise RunConfigError(f"--model-arg {decided}={kwargs[decided]}: a run sizes the model "
+                                 f"to its data ({decided.replace('_', ' ')} of dataset "
+                                 f"{config['dataset']!r}); leave it out")
 
     manual_seed(config["seed"])
     train_set = _load_split(config, "train", data_dir, download)
@@ -280,6 +286,7 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
         mean, std = channel_stats(images)
         normalization = {"mean": mean, "std": std}
     native = tuple(spatial)
+    check_task_augmentation(augmentation(config), task_of(train_set))
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
                                                          size, native, int(channels)))
@@ -295,6 +302,13 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     if len(size) == 2:  # images: a dry forward names the layer an image size is too small for
         check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
                          suggest=lambda shape: f"--image-size {shape[1]}")
+    else:  # signals and volumes: a dry forward before training, not a failure in its first step
+        import inspect
+
+        takes_length = "length" in inspect.signature(get_model_factory(config["model"])).parameters
+        check_input_fits(model, (int(channels),) + tuple(size), config["model"], config["dataset"],
+                         suggest=f"use --model-arg length={size[-1]}" if takes_length
+                         else "choose a model for that size")
     parameters = list(model.parameters())
     if config.get("transfer"):
         from .transfer import apply_transfer
