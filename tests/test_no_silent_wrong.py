@@ -75,3 +75,16 @@ def test_a_nan_dice_weight_is_refused_by_the_command(capsys, tmp_path):
                        "--out", tmp_path / "x")
     assert code == 2 and "--dice-weight" in err and "nan" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_every_report_says_which_images_it_was_measured_on(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, text, err = run(capsys, "train", "--out", out, "--limit", "400", "--epochs", "1",
+                          "--no-progress")
+    assert code == 0, err
+    assert "on 100 of the 1,000 test images" in text and "after 1 epoch " in text
+    assert "1 epochs" not in text
+    code, text, err = run(capsys, "evaluate", out)
+    assert code == 0 and "the 1,000 test images" in text
+    code, text, err = run(capsys, "evaluate", out, "--limit", "250")
+    assert code == 0 and "250 of the 1,000 test images" in text

@@ -13,7 +13,7 @@ from ..runs.errors import RunConfigError
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
            "add_model_options", "model_kwargs", "percent", "probability",
-           "output_path", "add_overwrite_option", "wrap_parts"]
+           "output_path", "add_overwrite_option", "plural", "measured_on", "wrap_parts"]
 
 
 class UsageError(RunConfigError):
@@ -114,6 +114,22 @@ def model_kwargs(args):
     if args.small_input:
         kwargs["small_input"] = True
     return kwargs
+
+
+def plural(count, word):
+    """``1 epoch``, ``2 epochs``, ``1,000 images``."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def measured_on(dataset, split):
+    """Which images a score was measured on: ``"the 1,000 test images"``, or
+    ``"250 of the 1,000 test images"`` for a subset (``--limit``)."""
+    whole = dataset
+    while hasattr(whole, "indices") and hasattr(whole, "dataset"):  # a Subset
+        whole = whole.dataset
+    if len(whole) == len(dataset):
+        return f"the {len(dataset):,} {split} images"
+    return f"{len(dataset):,} of the {len(whole):,} {split} images (spread over the split)"
 
 
 def percent(value):

@@ -3,8 +3,8 @@ PNG of a trained model on a dataset split."""
 import sys
 
 from ..train.layout import RunLayout
-from .common import (UsageError, add_data_options, add_overwrite_option, output_path, percent,
-                     positive_int)
+from .common import (UsageError, add_data_options, add_overwrite_option, measured_on, output_path,
+                     percent, positive_int)
 from .segmentation import evaluate_segmentation
 from ..runs.tasks import evaluation_task
 
@@ -99,8 +99,8 @@ def run(args):
     metrics = evaluate(with_tta(model, args.tta), loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
-    print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
-          f"{metrics.count:,} images{', flip-averaged' if args.tta else ''}")
+    print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
+          f"{measured_on(dataset, args.split)}{', flip-averaged' if args.tta else ''}")
     print(f"accuracy {percent(metrics.accuracy)}  top-{metrics.k} "
           f"{percent(metrics.topk_accuracy)}  loss {metrics.loss:.4f}")
     print("per-class accuracy:")

@@ -9,7 +9,8 @@ Symbols: K classes (0 = background), H x W pixels.
 """
 import os
 
-from .common import UsageError, add_overwrite_option, non_negative_float, percent
+from .common import (UsageError, add_overwrite_option, measured_on, non_negative_float,
+                     percent)
 
 __all__ = ["add_task_options", "print_segmentation_result", "evaluate_segmentation",
            "add_predict_options", "predict_segmentation", "overlay", "PALETTE"]
@@ -31,11 +32,12 @@ def add_task_options(parser):
                              "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
-def print_segmentation_result(record):
-    """After training: the test scores of the last epoch, if it was a segmentation run."""
+def print_segmentation_result(record, on="the test images"):
+    """After training: the test scores of the last epoch (measured ``on``), if it
+    was a segmentation run."""
     if "test_miou" not in record:
         return
-    text = f"test mean IoU {record['test_miou']:.3f} (object classes)"
+    text = f"test mean IoU {record['test_miou']:.3f} (object classes) on {on}"
     if "test_fg_iou" in record:
         text += f", foreground IoU {record['test_fg_iou']:.3f}"
     print(text + f", Dice {record['test_dice']:.3f}, pixel accuracy {percent(record['test_acc'])}")
@@ -57,8 +59,8 @@ def evaluate_segmentation(checkpoint, model, dataset, loader, name, args):
     summary = metrics.summary("test")
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
-    print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
-          f"{metrics.count:,} images, {int(metrics.matrix.sum()):,} pixels")
+    print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
+          f"{measured_on(dataset, args.split)}, {int(metrics.matrix.sum()):,} pixels")
     print(f"pixel accuracy {percent(metrics.accuracy)}  mean IoU {summary['test_miou']:.4f} "
           f"(over the {len(classes) - 1} object classes)  foreground IoU "
           f"{summary['test_fg_iou']:.4f}  mean Dice {summary['test_dice']:.4f}  "

@@ -9,7 +9,7 @@ from ..train.layout import RunLayout, run_dir_of
 from . import distributed
 from .common import (UsageError, add_data_options, add_model_options, model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
-                     positive_int, wrap_parts)
+                     positive_int, measured_on, plural, wrap_parts)
 from .augment import add_augment_options
 from .segmentation import add_task_options, print_segmentation_result
 from .transfer import add_transfer_options, transfer_config
@@ -135,7 +135,7 @@ def _header(verb, config, run, lr):
     data = [f"{verb}: {config['model']} on {config['dataset']}",
             f"{len(run.train_set):,} train / {len(run.test_set):,} test images",
             f"{len(run.classes)} classes", f"input {'x'.join(map(str, run.input_shape))}"]
-    how = [f"{config['epochs']} epochs", f"{config['optimizer']} lr {lr:g}",
+    how = [plural(config['epochs'], "epoch"), f"{config['optimizer']} lr {lr:g}",
            f"schedule {config['schedule']}", f"batch {config['batch_size']}",
            f"augment {augmentation(config) or 'none'}", f"seed {config['seed']}"]
     return wrap_parts(data, first=", ") + "\n" + wrap_parts(how, indent="  ")
@@ -248,10 +248,11 @@ def run(args):
         raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
     last = trainer.history[-1] if trainer.history else {}
-    if "test_acc" in last:
-        print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
-              f"({seconds:.1f} s)")
-    print_segmentation_result(last)
+    on = measured_on(run.test_set, "test")
+    if "test_acc" in last and "test_miou" not in last:
+        print(f"test accuracy {percent(last['test_acc'])} on {on} after "
+              f"{plural(trainer.epoch, 'epoch')} ({seconds:.1f} s)")
+    print_segmentation_result(last, on)
     print(f"checkpoint:     {layout.checkpoint_dir}")
     print(f"metrics log:    {layout.metrics_file}")
     if plot:
