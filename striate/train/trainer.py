@@ -30,7 +30,7 @@ import time
 from ..autograd import no_grad
 from ..backend import xp
 from ..data.mixing import class_indices
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .history import MetricsLog
 from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
 from .metrics import EpochMetrics
@@ -221,6 +221,9 @@ class Trainer:
         after it, so the next epoch's rate is not the one logged.
         """
         last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
+        if self.epoch == 0 and "schedule_plan" not in self.meta:
+            # what resume_schedule needs to know of a schedule built for this run
+            self.meta["schedule_plan"] = {"start": 0, "end": int(epochs)}
         if self.distributed is not None:
             self.distributed.start(self)
         while self.epoch < last:
@@ -297,6 +300,34 @@ class Trainer:
         if self._metrics_log is not None:
             self.history = self._metrics_log.keep_epochs_up_to(self.epoch)
         return checkpoint
+
+    def resume_schedule(self, schedule, epochs, warmup=0, plan=None, path=None):
+        """:meth:`resume`, then the learning-rate schedule ``schedule`` (a name
+        of :data:`~striate.train.schedules.SCHEDULES`) rebuilt for a run of
+        ``epochs`` epochs in all, by the rules of :mod:`striate.train.schedules`:
+        an unfinished schedule is re-planned to end at ``epochs``, a finished
+        one-cycle or cosine schedule starts a new cycle over the added epochs.
+
+        ``plan`` is the segment the schedule was planned over; by default the
+        one saved in the checkpoint's meta (``schedule_plan``). It is kept in
+        this trainer's meta, so later checkpoints carry it. Replaces this
+        trainer's scheduler and interval; returns ``(checkpoint, note)``, the
+        note saying what became of the schedule (None if unchanged).
+        """
+        from .schedules import resume_schedule
+
+        self.scheduler = None  # rebuilt below: the saved one was planned for its own epochs
+        checkpoint = self.resume(path)
+        plan = plan if plan is not None else checkpoint.meta.get("schedule_plan")
+        if plan is None:
+            raise CheckpointError(f"{checkpoint.path}: the checkpoint does not say which epochs "
+                                  "its schedule was planned over; pass plan={'start': 0, "
+                                  "'end': <the epochs it was built for>}")
+        steps = len(self.train_loader)
+        self.scheduler, self.scheduler_interval, plan, note = resume_schedule(
+            schedule, self.optimizer, plan, self.epoch, epochs, steps, warmup)
+        self.meta = {**self.meta, "schedule_plan": plan}
+        return checkpoint, note
 
 
 def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5, metrics=None):
