@@ -31,7 +31,7 @@ from ..autograd import no_grad
 from ..backend import xp
 from ..data.mixing import class_indices
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .history import MetricsLog
+from .history import MetricsLog, records_digest
 from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
 from .metrics import EpochMetrics
 from .plots import plot_learning_curve
@@ -271,6 +271,9 @@ class Trainer:
     def _write_outputs(self, record):
         os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
         self._metrics_log.append(record)
+        # the checkpoint vouches for the log lines it covers (see runcheck.py)
+        self.meta["metrics_digest"] = records_digest(
+            r for r in self._metrics_log.records() if r.get("epoch", 0) <= self.epoch)
         if self.plot:
             plot_learning_curve(self._metrics_log.records(), self.layout.curve_file,
                                 title=self.meta.get("title"))
@@ -286,13 +289,25 @@ class Trainer:
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
                                epoch=self.epoch, meta=self.meta)
 
-    def resume(self, path=None):
+    def resume(self, path=None, epochs=None):
         """Restore model, optimizer, scheduler, random state and epoch count from
         a checkpoint (default: this trainer's own) and drop metrics-log lines of
-        epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`."""
+        epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`.
+
+        Resuming this trainer's own run (``out_dir``) first checks the run's
+        files against each other (:func:`~striate.train.runcheck.check_run`,
+        with ``epochs`` the epochs the run will plan, if known) and raises
+        :class:`~striate.train.runcheck.RunMismatchError` if they disagree;
+        the safe repairs it reports are made here and kept in
+        ``self.resume_notes``."""
+        from .runcheck import check_run
+
         path = path or self.checkpoint_path
         if path is None:
             raise ValueError("Trainer.resume: no path given and no out_dir set")
+        own = self.out_dir and os.path.abspath(RunLayout.of(path).run_dir) == \
+            os.path.abspath(self.out_dir)
+        self.resume_notes = check_run(self.out_dir, epochs) if own else []
         checkpoint = load_checkpoint(path)
         checkpoint.load_model(self.model)
         checkpoint.restore_training(self.optimizer, self.scheduler)
@@ -317,7 +332,7 @@ class Trainer:
         from .schedules import resume_schedule
 
         self.scheduler = None  # rebuilt below: the saved one was planned for its own epochs
-        checkpoint = self.resume(path)
+        checkpoint = self.resume(path, epochs)
         plan = plan if plan is not None else checkpoint.meta.get("schedule_plan")
         if plan is None:
             raise CheckpointError(f"{checkpoint.path}: the checkpoint does not say which epochs "
