@@ -1,0 +1,77 @@
+"""Sizes checked before they are allocated.
+
+Anything whose size comes from the user or from a file (a checkpoint's
+tensor shapes, an image's pixel count, a model written in notation, the
+padding of a kernel demonstration) is estimated in bytes first and compared
+with one limit, so that a typo or a hostile file ends in one line that gives
+the estimate, not in a ``MemoryError`` (or minutes of swapping) later.
+
+The limit is ``STRIATE_MAX_BYTES`` from the environment when set (a number
+of bytes, or with a unit: ``512M``, ``16G``, ``1T``), else the machine's
+physical memory (8 GiB where it cannot be read). Raise it to allow more.
+
+    from striate.limits import check_bytes
+    check_bytes(n * c * h * w * 4, "the padded image", op="kernels")
+"""
+import math
+import os
+import re
+
+__all__ = ["ENV_VAR", "SizeLimitError", "max_bytes", "check_bytes", "check_elements",
+           "format_bytes"]
+
+ENV_VAR = "STRIATE_MAX_BYTES"
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_FALLBACK = 8 << 30
+
+
+class SizeLimitError(ValueError):
+    """An allocation estimated beyond :func:`max_bytes`."""
+
+
+def format_bytes(n):
+    """``n`` bytes for people: '512 B', '3.2 MiB', '4.0 TiB', '1.2e+12 TiB'."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB" if n < 1e6 else f"{n:.2g} TiB"
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return _FALLBACK
+
+
+def max_bytes():
+    """The limit in bytes (see the module docstring)."""
+    text = os.environ.get(ENV_VAR, "").strip()
+    if not text:
+        return _physical_memory()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text, flags=re.IGNORECASE)
+    if not match or float(match.group(1)) <= 0:
+        raise SizeLimitError(f"{ENV_VAR}={text!r} is not a size; give a number of bytes, "
+                             "optionally with K, M, G or T (for example 16G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def check_bytes(nbytes, what, op):
+    """Raise :class:`SizeLimitError` if ``nbytes`` (an int, or a float for
+    estimates past 2**63) exceed the limit; ``what`` names the allocation and
+    ``op`` the function or command, for the message."""
+    limit = max_bytes()
+    if nbytes > limit:
+        raise SizeLimitError(
+            f"{op}: {what} would need {format_bytes(nbytes)}, more than the limit of "
+            f"{format_bytes(limit)}; if that is intended and the memory is there, raise the "
+            f"limit with the environment variable {ENV_VAR} (for example {ENV_VAR}=64G)")
+    return nbytes
+
+
+def check_elements(shape, itemsize, what, op):
+    """:func:`check_bytes` for an array of ``shape`` with ``itemsize``-byte
+    elements; the product is taken in Python integers (no overflow)."""
+    return check_bytes(math.prod(int(n) for n in shape) * int(itemsize), what, op)
