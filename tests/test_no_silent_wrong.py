@@ -88,3 +88,31 @@ def test_every_report_says_which_images_it_was_measured_on(capsys, tmp_path):
     assert code == 0 and "the 1,000 test images" in text
     code, text, err = run(capsys, "evaluate", out, "--limit", "250")
     assert code == 0 and "250 of the 1,000 test images" in text
+
+
+@pytest.mark.parametrize("schedule", ["none", "step", "cosine", "onecycle"])
+def test_a_finished_run_can_be_extended_under_every_schedule(capsys, tmp_path, schedule):
+    out = tmp_path / "run"
+    base = ["--limit", "128", "--batch-size", "64", "--no-progress", "--schedule", schedule]
+    assert run(capsys, "train", "--out", out, "--epochs", "2", *base)[0] == 0
+    code, text, err = run(capsys, "train", "--resume", out, "--epochs", "4", "--no-progress")
+    assert code == 0, err
+    assert "epoch 3/4" in text and "epoch 4/4" in text
+    if schedule in ("onecycle", "cosine"):
+        assert "new cycle" in err
+    from striate.train import read_metrics
+    records = read_metrics(out / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert all(r["lr"] > 0 for r in records)
+
+
+def test_a_stopped_run_resumed_with_more_epochs_replans_its_schedule(capsys, tmp_path):
+    out = tmp_path / "run"
+    base = ["--limit", "128", "--batch-size", "64", "--no-progress"]
+    assert run(capsys, "train", "--out", out, "--epochs", "4", "--stop-after", "2", *base)[0] == 0
+    code, text, err = run(capsys, "train", "--resume", out, "--epochs", "6", "--no-progress")
+    assert code == 0, err
+    assert "now spans 1-6" in err and "epoch 6/6" in text
+    from striate.train import read_metrics
+    rates = [r["lr"] for r in read_metrics(out / "metrics.jsonl")]
+    assert rates[2] > rates[-1] and rates[2] > 1e-3  # epoch 3 is not trained at the end rate

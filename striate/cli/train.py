@@ -141,6 +141,19 @@ def _header(verb, config, run, lr):
     return wrap_parts(data, first=", ") + "\n" + wrap_parts(how, indent="  ")
 
 
+def _resume(trainer, checkpoint, config):
+    """Continue ``checkpoint``'s run to ``config['epochs']`` epochs, its schedule
+    re-planned or given a new cycle where the epochs changed (the rules of
+    :mod:`striate.train.schedules`), saying so."""
+    from ..train.schedules import first_plan
+
+    plan = checkpoint.meta.get("schedule_plan") or first_plan(checkpoint.meta["config"]["epochs"])
+    _, note = trainer.resume_schedule(config["schedule"], config["epochs"],
+                                      warmup=config["warmup"], plan=plan, path=checkpoint.path)
+    for line in getattr(trainer, "resume_notes", []) + ([note] if note else []):
+        print(f"note: {line}", file=sys.stderr)
+
+
 def _train(make_trainer, checkpoint, config, args, out):
     """Train; with ``--overwrite`` over an existing run, the first epoch goes
     into a staging directory that replaces the old run only once it holds a
@@ -151,7 +164,7 @@ def _train(make_trainer, checkpoint, config, args, out):
     if checkpoint is not None or not (args.overwrite and _existing_run(out)):
         trainer = make_trainer(out)
         if checkpoint is not None:
-            trainer.resume(checkpoint.path)
+            _resume(trainer, checkpoint, config)
         trainer.fit(config["epochs"], stop_after=args.stop_after)
         return trainer
     staging = make_staging_dir(out)
@@ -224,11 +237,6 @@ def run(args):
         return run.make_trainer(out_dir, progress=progress, plot=plot, distributed=parallel,
                                 **task_options)
 
-    if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
-            config["epochs"] and config["schedule"] != "none":
-        print(f"note: the {config['schedule']} schedule was built for "
-              f"{checkpoint.meta['config']['epochs']} epochs and now spans "
-              f"{config['epochs']}", file=sys.stderr)
     lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
     verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
     print(_header(verb, config, run, lr))

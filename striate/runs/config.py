@@ -14,6 +14,7 @@ import os
 
 from ..backend import xp
 from .errors import RunConfigError
+from ..train.schedules import first_plan
 from .tasks import check_model_fits, check_task_augmentation, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
@@ -167,39 +168,13 @@ def build_optimizer(config, parameters):
 
 
 def build_scheduler(config, optimizer, steps_per_epoch):
-    """``(scheduler or None, "epoch" | "batch")`` for ``config['schedule']``.
+    """``(scheduler or None, "epoch" | "batch")`` for ``config['schedule']``
+    over the whole run (see :func:`striate.train.schedules.build_schedule`:
+    step, cosine, one-cycle, and the warm-up before step and cosine)."""
+    from ..train.schedules import build_schedule
 
-    ``step`` divides the rate by 10 at 1/2 and 3/4 of the epochs; ``cosine``
-    anneals it to zero over all epochs; ``onecycle`` (Smith & Topin 2017)
-    rises for the first 30% of the batches and then anneals, stepped per
-    batch. ``warmup`` epochs of linear warm-up precede ``step`` and ``cosine``
-    (one-cycle has its own).
-    """
-    from .. import optim
-
-    name, epochs, warmup = config["schedule"], config["epochs"], config["warmup"]
-    if name == "none":
-        return (None, "epoch") if not warmup else (
-            optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup), "epoch")
-    if name == "onecycle":  # each group peaks at its own rate (--lr-head)
-        peaks = [group["lr"] for group in optimizer.param_groups]
-        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks,
-                                             total_steps=epochs * steps_per_epoch), "batch"
-    if name == "step":
-        # Milestones are epochs of the whole run; after a warm-up the main
-        # schedule counts from the warm-up's end, so shift them (a milestone
-        # inside the warm-up takes effect on the first epoch after it).
-        milestones = sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)})
-        main = optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=[max(1, m - warmup) for m in milestones], gamma=0.1)
-    elif name == "cosine":
-        main = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs - warmup))
-    else:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-    if not warmup:
-        return main, "epoch"
-    warm = optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup)
-    return optim.lr_scheduler.SequentialLR(optimizer, [warm, main], milestones=[warmup]), "epoch"
+    return build_schedule(config["schedule"], optimizer, config["epochs"], steps_per_epoch,
+                          warmup=config["warmup"])
 
 
 class Run:
@@ -239,6 +214,7 @@ class Run:
             "config": self.config,
             "task": task_of(self.train_set),
             "title": f"{self.config['model']} on {self.config['dataset']}",
+            "schedule_plan": first_plan(self.config["epochs"]),
         }
 
     def make_trainer(self, out_dir, progress=False, plot=True, distributed=None, **options):
