@@ -116,3 +116,30 @@ def test_a_stopped_run_resumed_with_more_epochs_replans_its_schedule(capsys, tmp
     from striate.train import read_metrics
     rates = [r["lr"] for r in read_metrics(out / "metrics.jsonl")]
     assert rates[2] > rates[-1] and rates[2] > 1e-3  # epoch 3 is not trained at the end rate
+
+
+def _edit_state(run_dir, edit):
+    import json
+    path = run_dir / "checkpoint" / "training_state.json"
+    state = json.loads(path.read_text())
+    edit(state)
+    path.write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda s: s.update(epoch=7), "epoch 7 is past the 3 epochs"),
+    (lambda s: s["meta"]["config"].update(model="vgg11"), "names model 'vgg11'"),
+    (lambda s: s["meta"]["config"].update(limit=-5), "limit = -5"),
+    (lambda s: s["meta"]["config"].update(optimizer="sgdx"), "optimizer = 'sgdx'"),
+], ids=["epoch-past-plan", "model-changed", "limit-negative", "optimizer-unknown"])
+def test_resume_refuses_a_tampered_run_naming_the_file(capsys, tmp_path, edit, fragment):
+    from snapshot import tree
+    out = tmp_path / "run"
+    assert run(capsys, "train", "--out", out, "--limit", "128", "--epochs", "3", "--stop-after",
+               "2", "--no-progress")[0] == 0
+    _edit_state(out, edit)
+    before = tree(tmp_path)
+    code, text, err = run(capsys, "train", "--resume", out, "--no-progress")
+    assert code == 1, text + err
+    assert fragment in err and "training_state.json" in err and "Traceback" not in err
+    assert "nothing to do" not in text and tree(tmp_path) == before

@@ -109,6 +109,23 @@ def _existing_run(out):
             or os.path.exists(RunLayout(out).metrics_file))
 
 
+def _check_saved_run(checkpoint, config):
+    """The saved configuration passes a fresh run's checks and agrees with the
+    checkpoint's model, and the run's files agree with each other
+    (:func:`striate.train.runcheck.check_run`); else one line naming the file."""
+    from ..runs.validate import validate_config
+    from ..train.runcheck import check_run
+
+    state = os.path.join(checkpoint.path, "training_state.json")
+    validate_config(config, f"{state} (its saved configuration)")
+    built = (checkpoint.meta.get("model") or {}).get("name")
+    if built is not None and config.get("model") != built:
+        raise UsageError(f"{state}: the saved configuration names model {config.get('model')!r} "
+                         f"but the checkpoint's weights are those of {built!r}; the file was "
+                         "edited. Restore it, or start the run afresh")
+    check_run(run_dir_of(checkpoint.path))
+
+
 def _resume_config(args, explicit):
     from ..train.checkpoint import load_checkpoint
     from ..runs.config import DEFAULTS, default_out_dir
@@ -118,6 +135,7 @@ def _resume_config(args, explicit):
     config = dict(checkpoint.meta.get("config") or {})
     if not config:
         raise UsageError(f"{checkpoint.path} stores no training configuration; it cannot be resumed")
+    _check_saved_run(checkpoint, config)
     conflicts = [f"--{k.replace('_', '-')} {explicit[k]!r} (the run has {config.get(k)!r})"
                  for k in explicit if k not in _RESUME_MAY_CHANGE and explicit[k] != config.get(k)]
     if conflicts:

@@ -13,6 +13,7 @@ import os
 
 from .config import DEFAULTS, default_out_dir, prepare_run
 from .errors import RunConfigError
+from .validate import validate_config
 
 __all__ = ["train", "CONFIG_KEYS"]
 
@@ -38,7 +39,7 @@ def resolve_config(config=None, **settings):
     if unknown:
         raise RunConfigError(f"unknown configuration keys {unknown}; the keys are "
                              f"{', '.join(CONFIG_KEYS)}")
-    return {**DEFAULTS, **given}
+    return validate_config({**DEFAULTS, **given})
 
 
 def train(config=None, *, out=None, data_dir=None, download=False, progress=False, plot=None,
