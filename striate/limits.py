@@ -20,7 +20,7 @@ import os
 import re
 
 __all__ = ["ENV_VAR", "SizeLimitError", "max_bytes", "check_bytes", "check_elements",
-           "format_bytes"]
+           "check_pixels", "format_bytes"]
 
 ENV_VAR = "STRIATE_MAX_BYTES"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -77,3 +77,18 @@ def check_elements(shape, itemsize, what, op):
     """:func:`check_bytes` for an array of ``shape`` with ``itemsize``-byte
     elements; the product is taken in Python integers (no overflow)."""
     return check_bytes(math.prod(int(n) for n in shape) * int(itemsize), what, op)
+
+
+#: float64 copies of an image that decoding and framing hold at once (the
+#: decoded planes, a converted copy, the resized result)
+IMAGE_COPIES = 3
+
+
+def check_pixels(width, height, channels, what, op):
+    """:func:`check_bytes` for decoding a ``width`` x ``height`` image of
+    ``channels`` channels and working on it in float64 (``IMAGE_COPIES``
+    copies): call it with the size an image file's header declares, before
+    its pixels are decoded (Pillow's ``Image.open`` reads only the header)."""
+    return check_bytes(IMAGE_COPIES * 8 * int(width) * int(height) * max(1, int(channels)),
+                       f"{what} ({int(width)}x{int(height)} pixels, {channels} channel(s), "
+                       "decoded in float64)", op)
