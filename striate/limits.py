@@ -7,8 +7,10 @@ with one limit, so that a typo or a hostile file ends in one line that gives
 the estimate, not in a ``MemoryError`` (or minutes of swapping) later.
 
 The limit is ``STRIATE_MAX_BYTES`` from the environment when set (a number
-of bytes, or with a unit: ``512M``, ``16G``, ``1T``), else the machine's
-physical memory (8 GiB where it cannot be read). Raise it to allow more.
+of bytes, or with a unit: ``512M``, ``16G``, ``1T``), else half the
+machine's physical memory (4 GiB where it cannot be read): one allocation
+past that is nearly always a mistake, and would swap before it failed.
+Raise it to allow more.
 
     from striate.limits import check_bytes
     check_bytes(n * c * h * w * 4, "the padded image", op="kernels")
@@ -18,11 +20,11 @@ import os
 import re
 
 __all__ = ["ENV_VAR", "SizeLimitError", "max_bytes", "check_bytes", "check_elements",
-           "format_bytes"]
+           "check_pixels", "format_bytes"]
 
 ENV_VAR = "STRIATE_MAX_BYTES"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-_FALLBACK = 8 << 30
+_FALLBACK = 4 << 30
 
 
 class SizeLimitError(ValueError):
@@ -39,9 +41,9 @@ def format_bytes(n):
     return f"{n:.1f} TiB" if n < 1e6 else f"{n:.2g} TiB"
 
 
-def _physical_memory():
+def _half_the_memory():
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (AttributeError, ValueError, OSError):
         return _FALLBACK
 
@@ -50,7 +52,7 @@ def max_bytes():
     """The limit in bytes (see the module docstring)."""
     text = os.environ.get(ENV_VAR, "").strip()
     if not text:
-        return _physical_memory()
+        return _half_the_memory()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text, flags=re.IGNORECASE)
     if not match or float(match.group(1)) <= 0:
         raise SizeLimitError(f"{ENV_VAR}={text!r} is not a size; give a number of bytes, "
@@ -75,3 +77,18 @@ def check_elements(shape, itemsize, what, op):
     """:func:`check_bytes` for an array of ``shape`` with ``itemsize``-byte
     elements; the product is taken in Python integers (no overflow)."""
     return check_bytes(math.prod(int(n) for n in shape) * int(itemsize), what, op)
+
+
+#: float64 copies of an image that decoding and framing hold at once (the
+#: decoded planes, a converted copy, the resized result)
+IMAGE_COPIES = 3
+
+
+def check_pixels(width, height, channels, what, op):
+    """:func:`check_bytes` for decoding a ``width`` x ``height`` image of
+    ``channels`` channels and working on it in float64 (``IMAGE_COPIES``
+    copies): call it with the size an image file's header declares, before
+    its pixels are decoded (Pillow's ``Image.open`` reads only the header)."""
+    return check_bytes(IMAGE_COPIES * 8 * int(width) * int(height) * max(1, int(channels)),
+                       f"{what} ({int(width)}x{int(height)} pixels, {channels} channel(s), "
+                       "decoded in float64)", op)
