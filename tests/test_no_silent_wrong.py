@@ -60,7 +60,7 @@ def test_init_key_with_a_run_directory_is_an_error(capsys, tmp_path, runs):
 
 def test_mixup_on_a_segmentation_set_is_refused_before_training(capsys, tmp_path):
     _assert_refused_before_training(capsys, tmp_path, [*TINY_UNET, "--augment", "mixup"],
-                                    "--augment mixup", "label map")
+                                    "--augment", "mixup", "label maps")
 
 
 def test_a_1d_model_built_for_another_length_fails_before_training(capsys, tmp_path):
@@ -143,3 +143,22 @@ def test_resume_refuses_a_tampered_run_naming_the_file(capsys, tmp_path, edit, f
     assert code == 1, text + err
     assert fragment in err and "training_state.json" in err and "Traceback" not in err
     assert "nothing to do" not in text and tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("spec", ["flip=1", "rotate=30,translate=0.2", "elastic"])
+def test_a_segmentation_run_moves_the_label_maps_with_the_images(spec):
+    """The training loader of a U-Net run with spatial augmentation: the ink of
+    each augmented scene still lies on its own label map."""
+    import numpy as np
+    from striate.runs.api import resolve_config
+    from striate.runs.config import prepare_run
+
+    config = resolve_config(model="unet", dataset="digit-scenes", limit=32, batch_size=32,
+                            augment=spec, model_args={"width": 0.0625, "depth": 2})
+    run_ = prepare_run(config)
+    images, masks = next(iter(run_.train_loader))
+    mean, std = run_.normalization["mean"][0], run_.normalization["std"][0]
+    ink = images.data[:, 0] * std + mean > 0.5          # back in [0, 1]
+    labelled = masks.data > 0
+    iou = (ink & labelled).sum() / (ink | labelled).sum()
+    assert iou > 0.8, f"{spec}: ink and label maps overlap at IoU {iou:.2f}"

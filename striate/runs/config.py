@@ -262,10 +262,12 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
         mean, std = channel_stats(images)
         normalization = {"mean": mean, "std": std}
     native = tuple(spatial)
+    dense = task_of(train_set) == "segmentation"
     check_task_augmentation(augmentation(config), task_of(train_set))
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
-                                                         size, native, int(channels)))
+                                                         size, native, int(channels)),
+                              transform_targets=dense)  # a flip moves the label map too
     train_loader = mixing_loader(train_loader, augmentation(config), len(train_set.classes))
     test_loader = DataLoader(test_set, batch_size=max(256, config["batch_size"]),
                              transform=build_transforms(normalization, False, size, native))

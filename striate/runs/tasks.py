@@ -63,17 +63,16 @@ def check_model_fits(model_name, model, data_shape, task, dataset_name):
 
 def check_task_augmentation(spec, task):
     """A :class:`RunConfigError` for augmentations that a ``task`` cannot take:
-    mixup and cutmix blend the labels of image pairs, which a segmentation
-    dataset's label maps are not made for."""
+    for segmentation, the batch mixes, which blend class labels (the spatial
+    transforms move the label maps with the images)."""
     if task != "segmentation" or not spec:
         return
-    from ..data.augment_spec import parse_augment_spec
+    from ..data.augment_spec import check_dense_spec
 
-    mixes = [name for name in parse_augment_spec(spec) if name in ("mixup", "cutmix")]
-    if mixes:
-        raise RunConfigError(f"--augment {','.join(mixes)} blends the class labels of image pairs; "
-                             "a segmentation dataset has a label map per image, which it does "
-                             f"not blend: leave {' and '.join(mixes)} out")
+    try:
+        check_dense_spec(spec)
+    except ValueError as error:
+        raise RunConfigError(f"--augment: {error}") from None
 
 
 def trainer_options(config, train_set, model=None):
