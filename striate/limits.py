@@ -20,7 +20,7 @@ import os
 import re
 
 __all__ = ["ENV_VAR", "SizeLimitError", "max_bytes", "check_bytes", "check_elements",
-           "check_pixels", "format_bytes"]
+           "check_pixels", "check_image", "max_pixels", "format_bytes"]
 
 ENV_VAR = "STRIATE_MAX_BYTES"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -92,3 +92,35 @@ def check_pixels(width, height, channels, what, op):
     return check_bytes(IMAGE_COPIES * 8 * int(width) * int(height) * max(1, int(channels)),
                        f"{what} ({int(width)}x{int(height)} pixels, {channels} channel(s), "
                        "decoded in float64)", op)
+
+
+#: Pictures with more pixels than this are refused before decoding unless the
+#: environment variable raises it: a photo is a few megapixels, and a CNN sees
+#: a few hundred pixels a side; a larger file is a mistake or a decompression
+#: bomb, and every command would spend minutes on it.
+PIXELS_VAR = "STRIATE_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+def max_pixels():
+    """The pixel limit: ``STRIATE_MAX_PIXELS`` (an integer) or 50 megapixels."""
+    text = os.environ.get(PIXELS_VAR, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise SizeLimitError(f"{PIXELS_VAR}={text!r} is not a number of pixels") from None
+    return max(1, value)
+
+
+def check_image(width, height, channels, what, op):
+    """Refuse an image of ``width`` x ``height`` over the pixel limit or the byte
+    limit (see :func:`check_pixels`), from its header, before it is decoded."""
+    pixels, limit = int(width) * int(height), max_pixels()
+    if pixels > limit:
+        raise SizeLimitError(f"{op}: {what} is {int(width)}x{int(height)} = {pixels:,} pixels, "
+                             f"more than the limit of {limit:,}; shrink it first, or raise the "
+                             f"limit with the environment variable {PIXELS_VAR} "
+                             f"(for example {PIXELS_VAR}={2 * pixels})")
+    return check_pixels(width, height, channels, what, op)

@@ -52,3 +52,40 @@ def test_evaluating_on_data_of_another_kind_names_the_dataset(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", out, "--dataset", "mnist1d")
     assert code == 1 and "--dataset mnist1d" in err and "1-D" in err
     assert "--image-size" not in err
+
+
+# --------------------------------------------------------------------------- sizes before allocation
+
+BIG_MATRIX = ";".join([",".join(["1"] * 251)] * 251)
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["kernels", "--padding", "100000"], ["would need", "TiB", "STRIATE_MAX_BYTES"]),
+    (["kernels", "--matrix", BIG_MATRIX], ["251x251", "would need", "STRIATE_MAX_BYTES"]),
+    (["augment", "--n", "100000"], ["--n 100000", "at most 256"]),
+    (["summary", "28x28-99999999999C3-10"], ["99999999999C3", "STRIATE_MAX_BYTES"]),
+    (["train", "--model", "28x28-10000000000N-10", "--limit", "16"], ["10000000000N", "would need"]),
+], ids=["kernel-padding", "kernel-matrix", "augment-n", "notation-conv", "notation-dense"])
+def test_sizes_are_estimated_before_they_are_allocated(capsys, tmp_path, monkeypatch, argv, fragments):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 1, out + err
+    assert "bug in striate" not in err and "MemoryError" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_huge_stride_works_and_a_picture_over_the_pixel_limit_is_refused(capsys, tmp_path,
+                                                                               monkeypatch):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "kernels", "--stride", "100000", "--kernel", "box_blur",
+                       "--out", "k.png")
+    assert code == 0 and "k.png" in out
+    Image.new("L", (300, 200), 128).save(tmp_path / "wide.png")
+    monkeypatch.setenv("STRIATE_MAX_PIXELS", "50000")
+    code, _, err = run(capsys, "kernels", "wide.png", "--out", "k2.png")
+    assert code == 1 and "300x200 = 60,000 pixels" in err and "STRIATE_MAX_PIXELS" in err
+    assert not (tmp_path / "k2.png").exists()
