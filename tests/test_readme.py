@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 from striate.cli import main
+from striate.cli.main import COMMANDS
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 SETUP = ("pip", "python", "apt-get")          # installing and testing, not the tour
@@ -38,10 +39,14 @@ def readme_commands(path=README):
             pending += stripped.rstrip("\\").rstrip() + " " if stripped.endswith("\\") else stripped
             if stripped.endswith("\\"):
                 continue
-            argv = shlex.split(pending, comments=True)
+            words = shlex.split(pending, comments=True)
             pending = ""
-            if argv and argv[0] in ("striate", "mpiexec") + SETUP:
-                commands.append((start, argv))
+            while words:  # `pip install ... && striate train`: each command in turn
+                argv = words[:words.index("&&")] if "&&" in words else words
+                words = words[len(argv) + 1:]
+                if argv and (argv[0] in ("mpiexec",) + SETUP or
+                             (argv[0] == "striate" and len(argv) > 1 and argv[1] in COMMANDS)):
+                    commands.append((start, argv))
     return commands
 
 
