@@ -35,8 +35,10 @@ kernel after, as PyTorch does), so that stride 1 keeps the size.
 import fractions
 import numbers
 import os
+from math import prod
 
 from .backend import xp
+from .limits import check_bytes
 
 __all__ = ["KERNELS", "apply", "parse_matrix", "output_shape", "sample_image", "image_array", "SAMPLE_IMAGE",
            "identity", "box_blur", "gaussian_blur", "sharpen", "emboss", "outline",
@@ -188,6 +190,14 @@ def apply(image, kernel, mode="correlate", padding="same", stride=1, dilation=1)
         raise ValueError(f"{op}: the kernel {weight.shape[0]}x{weight.shape[1]} (dilated "
                          f"{reach[0]}x{reach[1]}) does not fit the image {array.shape[0]}x"
                          f"{array.shape[1]} padded to {padded[0]}x{padded[1]}")
+    out_size = output_shape(array.shape, weight.shape, padding, stride, dilation)
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    # float64 throughout: the padded planes, one column per kernel tap and output pixel
+    # (the widest route of the convolution), and the output
+    check_bytes(8 * channels * (padded[0] * padded[1] + (weight.size + 1) * prod(out_size)),
+                f"filtering a {array.shape[0]}x{array.shape[1]} image padded to "
+                f"{padded[0]}x{padded[1]} with a {weight.shape[0]}x{weight.shape[1]} kernel "
+                f"into {out_size[0]}x{out_size[1]}", op)
     planes = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)   # (C, H, W)
     planes = planes[:, None]                                                 # channels as a batch
     if all(before == after for before, after in pads):

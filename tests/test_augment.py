@@ -373,7 +373,7 @@ def test_augment_presets_still_work(capsys, tmp_path):
     code, plain, err = run(capsys, "evaluate", tmp_path / "run", "--plot", tmp_path / "cm.png")
     assert code == 0 and "flip-averaged" not in plain
     code, flipped, err = run(capsys, "evaluate", tmp_path / "run", "--tta", "flip", "--plot",
-                             tmp_path / "cm.png")
+                             tmp_path / "cm-flip.png")
     assert code == 0, err
     assert "flip-averaged" in flipped
 

@@ -275,6 +275,37 @@ def test_bad_images_and_models():
         explain.top_activations(model, images(), "0", channel=9)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300])
+def test_every_view_refuses_non_finite_input(bad):
+    """NaN or infinity (1e300 becomes infinity in float32) in the images: each
+    view refuses, naming itself, rather than drawing an all-zero or NaN map."""
+    model, _ = small_net()
+    model.to(np.float32)
+    x = images()
+    x[1, 0, 2, 3] = bad
+    views = {
+        "saliency": lambda: explain.saliency(model, x),
+        "grad_cam": lambda: explain.grad_cam(model, x, "3"),
+        "occlusion": lambda: explain.occlusion(model, x, window=4),
+        "feature_maps": lambda: explain.feature_maps(model, x),
+        "top_activations": lambda: explain.top_activations(model, x, "0", channel=0, k=2),
+        "mc_dropout": lambda: explain.mc_dropout(
+            nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(128, 3)), x),
+    }
+    for name, call in views.items():
+        with pytest.raises(ValueError, match=rf"^{name}: the input holds 1 non-finite value\(s\) "
+                                             rf"\(NaN or infinity\), the first at index "
+                                             rf"\(1, 0, 2, 3\)"):
+            call()
+
+
+def test_occlusion_refuses_a_non_finite_fill():
+    model, _ = small_net()
+    for fill in (np.nan, np.inf, "grey"):
+        with pytest.raises(ValueError, match="occlusion: fill must be a finite number"):
+            explain.occlusion(model, images(), window=4, fill=fill)
+
+
 # --------------------------------------------------------------------------- the commands
 
 DIGITS_META = {"dataset": "digits", "classes": [str(i) for i in range(10)],

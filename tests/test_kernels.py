@@ -143,6 +143,30 @@ def test_bad_apply_arguments():
 
 
 
+@pytest.mark.parametrize("arguments,estimate", [
+    (dict(kernel="sharpen", padding=100000), "3.2 TiB"),
+    (dict(kernel=np.ones((251, 251))), "30.8 GiB"),
+])
+def test_sizes_are_estimated_before_filtering(monkeypatch, arguments, estimate):
+    """A padding or a kernel that would need more memory than the limit is
+    refused with the estimate, before anything is allocated."""
+    monkeypatch.setenv("STRIATE_MAX_BYTES", "4G")
+    image = np.random.default_rng(0).random((256, 256))
+    with pytest.raises(ValueError, match=rf"^kernels.apply: filtering a 256x256 image .* would "
+                                         rf"need {estimate}, more than the limit of 4.0 GiB; .*"
+                                         r"STRIATE_MAX_BYTES"):
+        kernels.apply(image, **arguments)
+
+
+def test_a_stride_beyond_the_image_gives_one_pixel_at_once():
+    # A stride of 100000 once split the image into 10^10 phase planes first.
+    image = np.random.default_rng(0).random((256, 256))
+    out = kernels.apply(image, "sharpen", stride=100000)
+    assert out.shape == (1, 1)
+    expected = (image[:2, :2] * kernels.KERNELS["sharpen"][1:, 1:]).sum()  # 'same' pads 1
+    assert out[0, 0] == pytest.approx(expected)
+
+
 def test_kernels_command_without_arguments_writes_the_grid(capsys, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)

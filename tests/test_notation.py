@@ -108,3 +108,24 @@ def test_a_notation_net_trains_from_the_command_line(tmp_path, capsys):
     code, out, err = run(capsys, "train", "--model", "28x28-8C3-XP2-10", "--out",
                          tmp_path / "bad")
     assert code == 1 and "unknown token 'XP2'" in err and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("spec,token,size", [
+    ("28x28-99999999999C3-10", "99999999999C3", "3.6 TiB"),
+    ("28x28-10000000000N-10", "10000000000N", "28.6 TiB"),
+    ("99999x99999-10", "10", "372.5 GiB"),
+])
+def test_weights_too_large_are_refused_before_allocating(spec, token, size):
+    with pytest.raises(NotationError, match=rf"the weights up to '{token}' \(.* parameters\) "
+                                            rf"would need {size}, more than the limit .*"
+                                            r"STRIATE_MAX_BYTES"):
+        from_notation(spec)
+
+
+def test_the_weight_limit_can_be_raised_and_lowered(monkeypatch):
+    # 28x28-8C3-10: 8*(9+1) + 10*(8*26*26+1) = 54,170 parameters, 216,680 bytes
+    monkeypatch.setenv("STRIATE_MAX_BYTES", "200000")
+    with pytest.raises(NotationError, match=r"'10' \(54,170 parameters\) would need 211.6 KiB"):
+        from_notation("28x28-8C3-10")
+    monkeypatch.setenv("STRIATE_MAX_BYTES", "216680")
+    assert sum(p.data.size for p in from_notation("28x28-8C3-10").parameters()) == 54170

@@ -196,3 +196,21 @@ def test_reshape_across_batch_refused_with_dynamic_batch(tmp_path):
     with pytest.raises(OnnxExportError, match="moves the batch axis.*dynamic_batch=False"):
         export(Merge(), tmp_path / "m.onnx", (2, 3))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("arguments,message", [
+    (dict(input_shape=(1, 28)), r"export: the model does not take inputs of shape \(N, "
+                                r"\*input_shape\) = \(2, 1, 28\) \(Conv2d\(1, 6\): .*\); "
+                                r"input_shape is the shape of one input without the batch"),
+    (dict(input_shape="1x28x28"), r"export: input_shape must be the positive sizes of one input"),
+    (dict(input_shape=(1, 0, 28)), r"export: input_shape must be the positive sizes"),
+    (dict(input_shape=(1, 28, 28), opset="17; drop"),
+     r"export: opset must be an int between 13 and \d+, got '17; drop'"),
+    (dict(input_shape=(1, 28, 28), opset=12), r"export: opset must be an int between 13"),
+])
+def test_bad_input_shape_and_opset_are_named(tmp_path, arguments, message):
+    from striate import models
+
+    with pytest.raises(ValueError, match=message):
+        export(models.create("lenet5"), tmp_path / "m.onnx", **arguments)
+    assert os.listdir(tmp_path) == []

@@ -3,10 +3,12 @@ of one image, to see what each transform does; and the ``--augment [SPEC]``
 option that ``striate train`` shares (see :mod:`striate.data.augment_spec`)."""
 import argparse
 
-from .common import UsageError, output_path, positive_int
+from .common import (UsageError, add_overwrite_option, non_negative_int, output_path,
+                     positive_int)
 
 DEFAULT_SPEC = "rotate=15,shear=15,elastic"
 MAX_SIDE = 128  # larger images are shrunk to this side for the grid
+MAX_COPIES = 256   # tiles in one grid: 16x16
 
 
 def augment_spec(text):
@@ -50,13 +52,15 @@ def register(subparsers):
     p.add_argument("--transforms", type=augment_spec, default=augment_spec(DEFAULT_SPEC),
                    metavar="SPEC", help=f"the augmentation spec (default {DEFAULT_SPEC!r})")
     p.add_argument("--n", type=positive_int, default=16, metavar="N",
-                   help="number of augmented copies (default 16)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+                   help=f"number of augmented copies, at most {MAX_COPIES} (default 16)")
+    p.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
+                   help="random seed, an integer >= 0 (default 0)")
     p.add_argument("--digit", type=int, choices=range(10), default=2, metavar="D",
                    help="which digit (0-9) to take from the embedded set without IMAGE "
                         "(default 2)")
     p.add_argument("--out", type=output_path, default="augment.png", metavar="PNG",
                    help="where to write the grid (default augment.png)")
+    add_overwrite_option(p, "PNG")
     p.set_defaults(handler=run)
 
 
@@ -84,14 +88,20 @@ def run(args):
     from ..backend import xp
     from ..data.augment_spec import augmented_copies, build_mix
     from ..random import manual_seed
-    from ..runs.checks import check_output_file, require
+    from ..runs.checks import require
+    from ..runs.outputs import OutputPlan
 
     require("augment", "matplotlib")
-    check_output_file(args.out, "--out")
-    image, what = _source_image(args)
     if build_mix(args.transforms, 2) is not None:
         raise UsageError("mixup and cutmix mix pairs of images from a batch; they have no "
                          "effect on one image, so `striate augment` does not show them")
+    if args.n > MAX_COPIES:
+        raise UsageError(f"--n {args.n}: the grid shows at most {MAX_COPIES} copies "
+                         f"({int(MAX_COPIES ** 0.5)}x{int(MAX_COPIES ** 0.5)} tiles, already small "
+                         "to look at); for more copies, call "
+                         "striate.data.augment_spec.augmented_copies in Python")
+    OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
+    image, what = _source_image(args)
     manual_seed(args.seed)
     copies = augmented_copies(args.transforms, image, args.n)
     _write_grid(xp.concatenate([image, copies]), args.out,

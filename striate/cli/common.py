@@ -14,7 +14,7 @@ __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float",
            "non_negative_float", "input_shape", "model_arg", "add_data_options",
            "add_folder_options",
            "add_model_options", "model_kwargs", "percent", "probability",
-           "output_path", "wrap_parts"]
+           "output_path", "add_overwrite_option", "plural", "measured_on", "wrap_parts"]
 
 
 class UsageError(RunConfigError):
@@ -61,6 +61,12 @@ def output_path(text):
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
     return text
+
+
+def add_overwrite_option(parser, what):
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {what} if it exists (never a file this command reads, "
+                             "nor a file of a training run)")
 
 
 def model_arg(text):
@@ -138,6 +144,22 @@ def model_kwargs(args):
     if args.small_input:
         kwargs["small_input"] = True
     return kwargs
+
+
+def plural(count, word):
+    """``1 epoch``, ``2 epochs``, ``1,000 images``."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def measured_on(dataset, split):
+    """Which images a score was measured on: ``"the 1,000 test images"``, or
+    ``"250 of the 1,000 test images"`` for a subset (``--limit``)."""
+    whole = dataset
+    while hasattr(whole, "indices") and hasattr(whole, "dataset"):  # a Subset
+        whole = whole.dataset
+    if len(whole) == len(dataset):
+        return f"the {len(dataset):,} {split} images"
+    return f"{len(dataset):,} of the {len(whole):,} {split} images (spread over the split)"
 
 
 def percent(value):

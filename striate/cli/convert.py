@@ -1,7 +1,7 @@
 """``striate convert``: a PyTorch checkpoint to safetensors, without PyTorch."""
 import os
 
-from .common import UsageError
+from .common import UsageError, add_overwrite_option
 
 
 def register(subparsers):
@@ -18,19 +18,17 @@ def register(subparsers):
                              "file itself, or state_dict/model/...)")
     parser.add_argument("--keep-prefix", action="store_true",
                         help="keep a 'module.' (DataParallel/DDP) prefix on every name")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    add_overwrite_option(parser, "OUT")
     parser.set_defaults(handler=run)
 
 
 def run(args):
     from ..io import load, save_safetensors
+    from ..runs.outputs import OutputPlan
 
     if not os.path.isfile(args.source):
         raise UsageError(f"{args.source}: no such file")
-    if os.path.exists(args.target) and not args.overwrite:
-        raise UsageError(f"{args.target} exists; pass --overwrite to replace it")
-    if os.path.abspath(args.source) == os.path.abspath(args.target):
-        raise UsageError("IN and OUT are the same file")
+    OutputPlan(args.overwrite).reads(args.source, "IN").writes(args.target, "OUT").check()
     state = load(args.source, key=args.key, strip_prefix=not args.keep_prefix)
     save_safetensors(state, args.target, metadata={"source": os.path.basename(args.source)})
     values = sum(array.size for array in state.values())

@@ -1,8 +1,10 @@
 """``striate evaluate``: loss, accuracy, per-class accuracy and a confusion-matrix
 PNG of a trained model on a dataset split."""
+import sys
+
 from ..train.layout import RunLayout
-from .common import (UsageError, add_data_options, add_folder_options, output_path, percent,
-                     positive_int)
+from .common import (UsageError, add_data_options, add_folder_options, add_overwrite_option,
+                     measured_on, output_path, percent, positive_int)
 from .segmentation import evaluate_segmentation
 from ..runs.tasks import evaluation_task
 
@@ -25,6 +27,7 @@ def register(subparsers):
     parser.add_argument("--plot", type=output_path, metavar="PNG",
                         help="where to write the confusion matrix (default: "
                              "RUN_DIR/confusion_matrix-DATASET-SPLIT.png)")
+    add_overwrite_option(parser, "the --plot PNG")
     parser.add_argument("--tta", choices=("flip",),
                         help="test-time augmentation: 'flip' averages the predicted "
                              "probabilities of each image and its mirror (for clothes and "
@@ -46,16 +49,31 @@ def _evaluation_loader(checkpoint, args):
                              log=print)
 
 
-def _default_plot(checkpoint, name, split):
+def _default_plot(checkpoint, name, split, tta):
     """RUN_DIR/confusion_matrix-NAME-SPLIT.png, checked before evaluation; None
     (with a note) when matplotlib is missing."""
-    from ..runs.checks import check_output_file, note_missing
+    from ..runs.checks import note_missing
+    from ..runs.outputs import OutputPlan
 
     if not note_missing("matplotlib", "no confusion matrix is drawn"):
         return None
-    plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split)
-    check_output_file(plot, "the confusion matrix (choose another place with --plot)")
+    plot = RunLayout.of(checkpoint.path).confusion_matrix_file(name, split, tta)
+    OutputPlan().writes(plot, "the confusion matrix (choose another place with --plot)",
+                        report=True).check()
     return plot
+
+
+def _warn_if_flips_change_labels(tta, name):
+    """A note when mirroring does not keep ``name``'s labels (its augmentation
+    preset has no flip: a mirrored digit or signal is not the same class)."""
+    from ..runs.config import DATASET_AUGMENTATION
+
+    if tta == "flip" and name in DATASET_AUGMENTATION and \
+            "flip" not in (DATASET_AUGMENTATION[name] or ""):
+        print(f"warning: --tta flip mirrors each image, but a mirrored {name} image is not "
+              f"always the same class ({name}'s augmentation preset has no flip for that "
+              f"reason); expect the flip-averaged accuracy to be lower than the plain one",
+              file=sys.stderr)
 
 
 def run(args):
@@ -64,24 +82,30 @@ def run(args):
     from ..train.plots import plot_confusion_matrix
     from ..train.trainer import evaluate
     from ..train.tta import with_tta
-    from ..runs.checks import check_finite_weights, check_output_file, require
+    from ..runs.checks import check_finite_weights, require
+    from ..runs.outputs import OutputPlan
 
     require("evaluate", "safetensors")
     if args.plot:
         require("evaluate --plot", "matplotlib")
-        check_output_file(args.plot, "--plot")
+        OutputPlan(args.overwrite).reads_run(args.checkpoint).writes(args.plot, "--plot").check()
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.build_model()
     check_finite_weights(model, checkpoint.path)
     name, dataset, loader = _evaluation_loader(checkpoint, args)
     if evaluation_task(checkpoint, dataset, name) == "segmentation":
+        if args.tta:
+            raise UsageError(f"--tta {args.tta} averages a classifier's class probabilities over "
+                             f"mirrored images; it does not apply to this segmentation model "
+                             f"(leave --tta out)")
         return evaluate_segmentation(checkpoint, model, dataset, loader, name, args)
-    plot = args.plot or _default_plot(checkpoint, name, args.split)
+    _warn_if_flips_change_labels(args.tta, name)
+    plot = args.plot or _default_plot(checkpoint, name, args.split, args.tta)
     metrics = evaluate(with_tta(model, args.tta), loader, num_classes=len(dataset.classes))
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
-    print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
-          f"{metrics.count:,} images{', flip-averaged' if args.tta else ''}")
+    print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
+          f"{measured_on(dataset, args.split)}{', flip-averaged' if args.tta else ''}")
     print(f"accuracy {percent(metrics.accuracy)}  top-{metrics.k} "
           f"{percent(metrics.topk_accuracy)}  loss {metrics.loss:.4f}")
     print("per-class accuracy:")
@@ -92,7 +116,8 @@ def run(args):
         print(f"  {str(cls):<{width}}  {percent(recall):>7}  ({row[index]}/{row.sum()})")
     if plot is not None:
         plot_confusion_matrix(metrics.matrix, classes, plot,
-                              title=f"{model_name} on {name} {args.split}: accuracy "
+                              title=f"{model_name} on {name} {args.split}"
+                                    f"{', flip-averaged' if args.tta else ''}: accuracy "
                                     f"{percent(metrics.accuracy)}")
         print(f"confusion matrix: {plot}")
     return 0

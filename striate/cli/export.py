@@ -1,20 +1,30 @@
-"""``striate export``: a trained model as an ONNX file."""
+"""``striate export``: a trained model as an ONNX file, or its weights as a
+PyTorch state dict (``torch.load`` reads it, and a torchvision model of the
+same architecture loads it by name)."""
 import os
 
-from .common import UsageError, positive_int
+from .common import UsageError, add_overwrite_option, positive_int
+
+
+#: Output format -> default file suffix.
+SUFFIX = {"onnx": ".onnx", "pytorch": ".pth"}
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "export", help="export a trained model to ONNX",
-        description="Write the model of a training run as an ONNX graph (checked with "
-                    "onnx.checker) whose input is (N, C, H, W) with the run's input size and a "
-                    "dynamic batch size N. Needs the onnx package (pip install 'striate[onnx]').")
+        "export", help="export a trained model to ONNX, or its weights to PyTorch",
+        description="--format onnx (default): write the model of a training run as an ONNX "
+                    "graph (checked with onnx.checker) whose input is (N, C, H, W) with the "
+                    "run's input size and a dynamic batch size N; needs the onnx package (pip "
+                    "install 'striate[onnx]'). --format pytorch: write its weights as a "
+                    "torch.save state dict (.pth) that torch.load(..., weights_only=True) "
+                    "reads, without PyTorch.")
     parser.add_argument("checkpoint", metavar="RUN",
                         help="a run directory (runs/lenet5-digits) or its checkpoint/ directory")
-    parser.add_argument("--format", choices=("onnx",), default="onnx",
-                        help="output format (default onnx, the only one)")
-    parser.add_argument("--out", metavar="FILE", help="output file (default RUN/model.onnx)")
+    parser.add_argument("--format", choices=tuple(SUFFIX), default="onnx",
+                        help="output format: onnx (default) or pytorch")
+    parser.add_argument("--out", metavar="FILE",
+                        help="output file (default RUN/model.onnx, or RUN/model.pth)")
     parser.add_argument("--opset", type=positive_int, default=17, metavar="N",
                         help="ONNX opset version, 13 or newer (default 17)")
     parser.add_argument("--static-batch", action="store_true",
@@ -25,18 +35,27 @@ def register(subparsers):
                              "mean/std are in its metadata_props (default graph). Either way "
                              "the class names, input shape and channel order are in the "
                              "metadata")
-    parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    add_overwrite_option(parser, "FILE")
     parser.set_defaults(handler=run)
 
 
 def run(args):
+    from ..runs.outputs import OutputPlan
     from ..train.checkpoint import load_checkpoint
     from ..train.layout import run_dir_of
 
     checkpoint = load_checkpoint(args.checkpoint)
-    out = args.out or os.path.join(run_dir_of(checkpoint.path), "model.onnx")
-    if os.path.exists(out) and not args.overwrite:
-        raise UsageError(f"{out} exists; pass --overwrite to replace it")
+    out = args.out or os.path.join(run_dir_of(checkpoint.path), "model" + SUFFIX[args.format])
+    OutputPlan(args.overwrite).reads_run(checkpoint.path).reads(checkpoint.path, "RUN's checkpoint") \
+        .writes(out, "--out").check()
+    if args.format == "pytorch":
+        from ..io import save_torch
+
+        state = checkpoint.build_model().state_dict()  # the model's order, as torch keeps it
+        save_torch(state, out)
+        values = sum(int(getattr(v, "size", 0)) for v in state.values())
+        print(f"{out}: PyTorch state dict, {len(state)} tensors, {values:,} values")
+        return 0
     shape = checkpoint.meta.get("input_shape")
     if not shape:
         raise UsageError(f"{checkpoint.path} does not record the model's input shape")

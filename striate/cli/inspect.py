@@ -2,9 +2,11 @@
 saliency, Grad-CAM, occlusion, top activations), one PNG per view."""
 import os
 
-from .common import UsageError, add_folder_options, positive_int
+from .common import UsageError, add_folder_options, add_overwrite_option, positive_int
 
 VIEWS = ("filters", "maps", "saliency", "gradcam", "occlusion", "top")
+#: The views that do not explain one class score, so they apply to a segmentation model too.
+DENSE_VIEWS = ("filters", "maps")
 
 
 def _views(text):
@@ -29,11 +31,12 @@ def register(subparsers):
     parser.add_argument("run", metavar="RUN", help="a run directory (runs/lenet5-digits) or its "
                                                    "checkpoint/ directory")
     parser.add_argument("images", nargs="*", metavar="IMAGE",
-                        help="image files to explain (default: the first 3 test images of the "
-                             "run's dataset)")
-    parser.add_argument("--what", type=_views, default=list(VIEWS[:5]), metavar="VIEWS",
+                        help="image files to explain (default: 3 test images of the run's "
+                             "dataset, spread evenly over its test split)")
+    parser.add_argument("--what", type=_views, metavar="VIEWS",
                         help=f"comma-separated views from {','.join(VIEWS)} "
-                             f"(default {','.join(VIEWS[:5])})")
+                             f"(default {','.join(VIEWS[:5])}; for a segmentation model, whose "
+                             f"output is a label map, {','.join(DENSE_VIEWS)})")
     parser.add_argument("--layer", metavar="NAME",
                         help="the layer to look at (a name such as features.3): filters and maps "
                              "of this layer, Grad-CAM and top activations at it (defaults: the "
@@ -48,6 +51,8 @@ def register(subparsers):
     parser.add_argument("--out", metavar="DIR",
                         help="output directory (default RUN/inspect)")
     add_folder_options(parser, training=False)
+    add_overwrite_option(parser, "the views' PNG files in --out (those in RUN/inspect are "
+                                 "always replaced)")
     parser.set_defaults(handler=run)
 
 
@@ -78,6 +83,58 @@ def _stem(label):
     return "".join(ch if ch.isalnum() else "_" for ch in os.path.splitext(label)[0]).strip("_")
 
 
+def _output_dir(args, checkpoint, views, labels):
+    """The folder the views go to (made), once every file they will write has
+    been checked against the inputs and the run."""
+    from ..runs.outputs import OutputPlan
+    from ..train.layout import run_dir_of
+
+    out = args.out or os.path.join(run_dir_of(checkpoint.path), "inspect")
+    names = [name for view in views for name in
+             ([f"maps-{_stem(label)}.png" for label in labels] if view == "maps" else [f"{view}.png"])]
+    plan = OutputPlan(args.overwrite).reads_run(args.run)
+    for path in args.images:
+        plan.reads(path, "IMAGE")
+    plan.writes_dir(out, "--out", names, report=args.out is None).check()
+    os.makedirs(out, exist_ok=True)
+    return out
+
+
+def _inspect_dense(args, checkpoint, model, model_name, convs, display, inputs, labels):
+    """A segmentation model: its filters and feature maps; the class-score views
+    (saliency, Grad-CAM, occlusion, top) are refused by name."""
+    from .. import explain
+    from ..explain import plots
+
+    views = args.what or list(DENSE_VIEWS)
+    other = [v for v in views if v not in DENSE_VIEWS]
+    if other:
+        raise UsageError(f"--what {','.join(other)}: these views explain one class score of a "
+                         f"classifier; {model_name} is a segmentation model (it outputs a label "
+                         f"map), so only {','.join(DENSE_VIEWS)} apply")
+    out = _output_dir(args, checkpoint, views, labels)
+    for view in views:
+        if view == "filters":
+            layer = args.layer or convs[0]
+            weights = explain.filters(model, layer=layer)
+            o, c, kh, kw = weights.shape
+            path = os.path.join(out, "filters.png")
+            plots.save_figure(plots.filter_grid(weights, f"{model_name} {layer}: {o} filters of "
+                                                         f"{c}x{kh}x{kw}, each scaled to max "
+                                                         f"|w| = 1"), path)
+            print(path)
+        else:
+            layers = [args.layer] if args.layer else None
+            for i, label in enumerate(labels):
+                maps = explain.feature_maps(model, inputs[i:i + 1], layers=layers)
+                maps = {k: v[0] for k, v in maps.items() if v.ndim == 4}
+                path = os.path.join(out, f"maps-{_stem(label)}.png")
+                plots.save_figure(plots.feature_map_grid(display[i], maps, f"{model_name} "
+                                                         f"feature maps of {label}"), path)
+                print(path)
+    return 0
+
+
 def run(args):
     from .. import explain
     from ..autograd import Tensor, no_grad
@@ -85,7 +142,6 @@ def run(args):
     from ..explain import plots
     from ..functional import softmax
     from ..train.checkpoint import load_checkpoint
-    from ..train.layout import run_dir_of
 
     checkpoint = load_checkpoint(args.run)
     meta = checkpoint.meta
@@ -106,6 +162,9 @@ def run(args):
     classes = meta.get("classes") or []
     with no_grad():
         logits = model(Tensor(inputs)).data.astype(xp.float64)
+    if logits.ndim != 2:
+        return _inspect_dense(args, checkpoint, model, model_name, convs, display, inputs, labels)
+    args.what = args.what or list(VIEWS[:5])
     probabilities = softmax(Tensor(logits), dim=1).data
     num_classes = probabilities.shape[1]
     if args.target is not None and not 0 <= args.target < num_classes:
@@ -123,8 +182,7 @@ def run(args):
     if "occlusion" in args.what and args.window and args.window > side:
         raise UsageError(f"--window {args.window}: the window {args.window}x{args.window} is "
                          f"larger than the image {inputs.shape[2]}x{inputs.shape[3]}")
-    out = args.out or os.path.join(run_dir_of(checkpoint.path), "inspect")
-    os.makedirs(out, exist_ok=True)
+    out = _output_dir(args, checkpoint, args.what, labels)
     written = []
 
     def save(figure, filename):

@@ -1,6 +1,6 @@
 """``striate kernels``: the classic image kernels of the notes applied to a
 photograph, in one labelled grid."""
-from .common import UsageError, positive_int
+from .common import UsageError, add_overwrite_option, output_path, positive_int
 
 
 def _padding(text):
@@ -43,8 +43,9 @@ def register(subparsers):
     parser.add_argument("--padding", type=_padding, default="same", metavar="P",
                         help="zeros added on each side: an integer, 'valid' (0) or 'same' "
                              "(keeps the size at stride 1; default)")
-    parser.add_argument("--out", default="kernels.png", metavar="FILE.png",
+    parser.add_argument("--out", type=output_path, default="kernels.png", metavar="FILE.png",
                         help="where to write the grid (default kernels.png)")
+    add_overwrite_option(parser, "FILE.png")
     parser.set_defaults(handler=run)
 
 
@@ -55,8 +56,11 @@ def _caption(image_shape, kernel_shape, padding, stride):
     def axis(size, f):
         p = (f - 1) // 2 if padding == "same" else (0 if padding == "valid" else padding)
         if padding == "same" and f % 2 == 0:  # uneven split: write the total as 2P
-            return f"({size} - {f} + {f - 1})/{stride} + 1"
-        return f"({size} - {f} + 2*{p})/{stride} + 1"
+            top = f"{size} - {f} + {f - 1}"
+        else:
+            top = f"{size} - {f} + 2*{p}"
+        # A stride that does not divide the span drops the last partial step: the floor.
+        return f"({top})/{stride} + 1" if stride == 1 else f"floor(({top})/{stride}) + 1"
 
     out = output_shape(image_shape, kernel_shape, padding, stride)
     parts = [f"{axis(s, f)} = {o}" for s, f, o in zip(image_shape[:2], kernel_shape, out)]
@@ -66,6 +70,9 @@ def _caption(image_shape, kernel_shape, padding, stride):
 def run(args):
     from .. import kernels
     from ..explain.plots import kernel_grid, save_figure
+    from ..runs.outputs import OutputPlan
+
+    OutputPlan(args.overwrite).reads(args.image, "IMAGE").writes(args.out, "--out").check()
 
     chosen = [(name, kernels.KERNELS[name]) for name in (args.kernel or [])]
     for index, text in enumerate(args.matrix or [], start=1):

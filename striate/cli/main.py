@@ -18,7 +18,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules of this package, in the order ``striate --help`` lists them.
 COMMANDS = ("train", "evaluate", "predict", "summary", "models", "datasets", "kernels",
-            "inspect", "convert", "export", "playground", "augment")
+            "inspect", "convert", "export", "playground", "augment", "samples")
 
 
 def build_parser():

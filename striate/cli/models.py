@@ -9,6 +9,15 @@ def register(subparsers):
     parser.set_defaults(handler=run)
 
 
+def plain_text(doc):
+    """A docstring's reStructuredText roles and literals as plain words:
+    ``:class:`LeNet5Classic``` -> LeNet5Classic, ````groups=2```` -> groups=2."""
+    import re
+
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc)
+    return doc.replace("``", "")
+
+
 def run(args):
     import inspect
 
@@ -21,7 +30,7 @@ def run(args):
         options = [p.name if p.default is p.empty else f"{p.name}={p.default!r}"
                    for p in parameters if p.name not in ("num_classes", "in_channels")
                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        doc = " ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split())
+        doc = plain_text(" ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split()))
         print(f"{name:<20} {doc}")
         if options:
             print(f"{'':<20} options: {', '.join(options)}")

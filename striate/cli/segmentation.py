@@ -9,31 +9,35 @@ Symbols: K classes (0 = background), H x W pixels.
 """
 import os
 
-from .common import UsageError, percent
+from .common import (UsageError, add_overwrite_option, measured_on, non_negative_float,
+                     percent)
 
 __all__ = ["add_task_options", "print_segmentation_result", "evaluate_segmentation",
            "add_predict_options", "predict_segmentation", "overlay", "PALETTE"]
 
-#: RGB of each class's overlay; class 0 (background) is left uncoloured.
-PALETTE = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
-           (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60),
-           (250, 190, 212), (0, 128, 128), (220, 190, 255), (170, 110, 40)]
+#: RGB of each class's overlay; class 0 (background) is left uncoloured. Chosen
+#: far apart in CIELAB once blended over white ink and over grey (farthest-point
+#: picks from a 6-level RGB grid), so that no two digits share a look.
+PALETTE = [(0, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 0), (255, 204, 0), (255, 51, 204),
+           (0, 0, 102), (0, 255, 204), (0, 102, 0), (0, 153, 255), (102, 0, 0),
+           (153, 153, 0), (102, 0, 153), (255, 153, 102)]
 OVERLAY_ALPHA = 0.6   # how strongly a class colour covers the image
 OVERLAY_ZOOM = 4      # overlay pixels per image pixel: a 64x64 scene becomes 256x256
 
 
 def add_task_options(parser):
     """Options of ``striate train`` that only segmentation uses."""
-    parser.add_argument("--dice-weight", type=float, metavar="W",
+    parser.add_argument("--dice-weight", type=non_negative_float, metavar="W",
                         help="segmentation only: add W times the soft Dice loss to the "
                              "per-pixel cross-entropy (default 0: cross-entropy alone)")
 
 
-def print_segmentation_result(record):
-    """After training: the test scores of the last epoch, if it was a segmentation run."""
+def print_segmentation_result(record, on="the test images"):
+    """After training: the test scores of the last epoch (measured ``on``), if it
+    was a segmentation run."""
     if "test_miou" not in record:
         return
-    text = f"test mean IoU {record['test_miou']:.3f} (object classes)"
+    text = f"test mean IoU {record['test_miou']:.3f} (object classes) on {on}"
     if "test_fg_iou" in record:
         text += f", foreground IoU {record['test_fg_iou']:.3f}"
     print(text + f", Dice {record['test_dice']:.3f}, pixel accuracy {percent(record['test_acc'])}")
@@ -55,8 +59,8 @@ def evaluate_segmentation(checkpoint, model, dataset, loader, name, args):
     summary = metrics.summary("test")
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
-    print(f"{model_name} (epoch {checkpoint.epoch}) on {name} {args.split}: "
-          f"{metrics.count:,} images, {int(metrics.matrix.sum()):,} pixels")
+    print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
+          f"{measured_on(dataset, args.split)}, {int(metrics.matrix.sum()):,} pixels")
     print(f"pixel accuracy {percent(metrics.accuracy)}  mean IoU {summary['test_miou']:.4f} "
           f"(over the {len(classes) - 1} object classes)  foreground IoU "
           f"{summary['test_fg_iou']:.4f}  mean Dice {summary['test_dice']:.4f}  "
@@ -80,6 +84,7 @@ def add_predict_options(parser):
     parser.add_argument("--overlay-dir", metavar="DIR",
                         help="segmentation models: where to write each IMAGE's colour overlay "
                              "IMAGE-overlay.png (default: beside the image)")
+    add_overwrite_option(parser, "an existing IMAGE-overlay.png")
 
 
 def overlay(grey, labels, classes):
@@ -123,6 +128,7 @@ def predict_segmentation(args, checkpoint, model):
     as a colour overlay PNG."""
     from ..autograd import Tensor, no_grad
     from ..backend import xp
+    from ..runs.outputs import OutputPlan
     from ..train.atomic import atomic_path
     from ..data.images import load_image, prepare_image
 
@@ -143,6 +149,15 @@ def predict_segmentation(args, checkpoint, model):
         inputs.append((path, grey, prepare_image(image, (channels, h, w), norm.get("mean"),
                                                  norm.get("std"), invert=invert,
                                                  framing="resize")))
+    plan = OutputPlan(args.overwrite)
+    for path in args.images:
+        plan.reads(path, "IMAGE")
+    if args.overlay_dir:
+        plan.writes_dir(args.overlay_dir, "--overlay-dir")
+    for path in args.images:
+        plan.writes(_overlay_path(path, args.overlay_dir),
+                    "--overlay-dir's overlay" if args.overlay_dir else "the overlay")
+    plan.check()
     if args.overlay_dir:
         os.makedirs(args.overlay_dir, exist_ok=True)
     for path, grey, x in inputs:

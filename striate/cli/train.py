@@ -10,7 +10,7 @@ from . import distributed
 from .common import (UsageError, add_data_options, add_folder_options, add_model_options,
                      model_kwargs,
                      non_negative_float, non_negative_int, output_path, percent, positive_float,
-                     positive_int, wrap_parts)
+                     positive_int, measured_on, plural, wrap_parts)
 from .augment import add_augment_options
 from .segmentation import add_task_options, print_segmentation_result
 from .transfer import add_transfer_options, transfer_config
@@ -119,6 +119,23 @@ def _existing_run(out):
             or os.path.exists(RunLayout(out).metrics_file))
 
 
+def _check_saved_run(checkpoint, config):
+    """The saved configuration passes a fresh run's checks and agrees with the
+    checkpoint's model, and the run's files agree with each other
+    (:func:`striate.train.runcheck.check_run`); else one line naming the file."""
+    from ..runs.validate import validate_config
+    from ..train.runcheck import check_run
+
+    state = os.path.join(checkpoint.path, "training_state.json")
+    validate_config(config, f"{state} (its saved configuration)")
+    built = (checkpoint.meta.get("model") or {}).get("name")
+    if built is not None and config.get("model") != built:
+        raise UsageError(f"{state}: the saved configuration names model {config.get('model')!r} "
+                         f"but the checkpoint's weights are those of {built!r}; the file was "
+                         "edited. Restore it, or start the run afresh")
+    check_run(run_dir_of(checkpoint.path))
+
+
 def _resume_config(args, explicit):
     from ..train.checkpoint import load_checkpoint
     from ..runs.config import DEFAULTS, default_out_dir
@@ -128,6 +145,7 @@ def _resume_config(args, explicit):
     config = dict(checkpoint.meta.get("config") or {})
     if not config:
         raise UsageError(f"{checkpoint.path} stores no training configuration; it cannot be resumed")
+    _check_saved_run(checkpoint, config)
     conflicts = [f"--{k.replace('_', '-')} {explicit[k]!r} (the run has {config.get(k)!r})"
                  for k in explicit if k not in _RESUME_MAY_CHANGE and explicit[k] != config.get(k)]
     if conflicts:
@@ -145,10 +163,23 @@ def _header(verb, config, run, lr):
     data = [f"{verb}: {config['model']} on {config['dataset']}",
             f"{len(run.train_set):,} train / {len(run.test_set):,} test images",
             f"{len(run.classes)} classes", f"input {'x'.join(map(str, run.input_shape))}"]
-    how = [f"{config['epochs']} epochs", f"{config['optimizer']} lr {lr:g}",
+    how = [plural(config['epochs'], "epoch"), f"{config['optimizer']} lr {lr:g}",
            f"schedule {config['schedule']}", f"batch {config['batch_size']}",
            f"augment {augmentation(config) or 'none'}", f"seed {config['seed']}"]
     return wrap_parts(data, first=", ") + "\n" + wrap_parts(how, indent="  ")
+
+
+def _resume(trainer, checkpoint, config):
+    """Continue ``checkpoint``'s run to ``config['epochs']`` epochs, its schedule
+    re-planned or given a new cycle where the epochs changed (the rules of
+    :mod:`striate.train.schedules`), saying so."""
+    from ..train.schedules import first_plan
+
+    plan = checkpoint.meta.get("schedule_plan") or first_plan(checkpoint.meta["config"]["epochs"])
+    _, note = trainer.resume_schedule(config["schedule"], config["epochs"],
+                                      warmup=config["warmup"], plan=plan, path=checkpoint.path)
+    for line in getattr(trainer, "resume_notes", []) + ([note] if note else []):
+        print(f"note: {line}", file=sys.stderr)
 
 
 def _train(make_trainer, checkpoint, config, args, out):
@@ -161,7 +192,7 @@ def _train(make_trainer, checkpoint, config, args, out):
     if checkpoint is not None or not (args.overwrite and _existing_run(out)):
         trainer = make_trainer(out)
         if checkpoint is not None:
-            trainer.resume(checkpoint.path)
+            _resume(trainer, checkpoint, config)
         trainer.fit(config["epochs"], stop_after=args.stop_after)
         return trainer
     staging = make_staging_dir(out)
@@ -190,6 +221,7 @@ def run(args):
     from ..runs.checks import (check_data_dir, check_outside, check_output_dir, note_missing,
                                require)
     from ..runs.config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
+    from ..runs.outputs import OutputPlan
     from ..train.trainer import NonFiniteLossError
 
     require("train", "safetensors")
@@ -207,6 +239,10 @@ def run(args):
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
+    plan = OutputPlan(args.overwrite)
+    if config.get("transfer"):
+        plan.reads(config["transfer"]["init_from"], "--init-from")
+    plan.writes_dir(out, "--out", replaces=True).check()
     check_output_dir(out)
     data_dir = None if config.get("data") else check_data_dir(config["dataset"], args.data_dir,
                                                               args.download)
@@ -237,11 +273,6 @@ def run(args):
         return run.make_trainer(out_dir, progress=progress, plot=plot, distributed=parallel,
                                 **task_options)
 
-    if checkpoint is not None and checkpoint.meta.get("config", {}).get("epochs") != \
-            config["epochs"] and config["schedule"] != "none":
-        print(f"note: the {config['schedule']} schedule was built for "
-              f"{checkpoint.meta['config']['epochs']} epochs and now spans "
-              f"{config['epochs']}", file=sys.stderr)
     lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
     verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
     print(_header(verb, config, run, lr))
@@ -261,16 +292,17 @@ def run(args):
         raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
     last = trainer.history[-1] if trainer.history else {}
-    if "test_acc" in last:
-        print(f"test accuracy {percent(last['test_acc'])} after {trainer.epoch} epochs "
-              f"({seconds:.1f} s)")
-    print_segmentation_result(last)
+    on = measured_on(run.test_set, "test")
+    if "test_acc" in last and "test_miou" not in last:
+        print(f"test accuracy {percent(last['test_acc'])} on {on} after "
+              f"{plural(trainer.epoch, 'epoch')} ({seconds:.1f} s)")
+    print_segmentation_result(last, on)
     timed = [r["seconds"] for r in trainer.history if r.get("seconds")] if run.folder else []
     if timed:
         print(f"training: {len(run.train_set) * len(timed) / sum(timed):,.0f} images/s over "
               f"{len(timed)} epoch(s) ({sum(timed) / len(timed):.1f} s per epoch, evaluation "
               "included)")
-    print(f"checkpoint:     {trainer.checkpoint_path}")
+    print(f"checkpoint:     {layout.checkpoint_dir}")
     print(f"metrics log:    {layout.metrics_file}")
     if plot:
         print(f"learning curve: {layout.curve_file}")

@@ -21,9 +21,9 @@ import math
 
 from .. import random as _random
 from ..backend import xp
-from .transforms import Transform, _check_image_dims
+from .transforms import LABEL_FILL, Transform, _check_image_dims, _check_labels
 
-__all__ = ["sample_bilinear", "warp_affine", "affine_inverse", "gaussian_smoothing_matrix",
+__all__ = ["sample_bilinear", "sample_nearest", "warp_affine", "affine_inverse", "gaussian_smoothing_matrix",
            "RandomAffine", "RandomRotation", "ElasticTransform", "ColorJitter",
            "RandomDistortion", "RandomErasing", "RandomResizedCrop"]
 
@@ -123,6 +123,22 @@ def sample_bilinear(images, x, y, fill=0.0):
     return top + wy * (bottom - top)
 
 
+def sample_nearest(labels, x, y, fill=LABEL_FILL):
+    """Read label maps ``labels`` (N, H, W) at real positions ``x``, ``y``
+    (N, h, w): the label of the pixel whose centre is nearest (the square
+    around pixel centre (q, r) is [q - 1/2, q + 1/2) x [r - 1/2, r + 1/2)),
+    ``fill`` outside those squares. The points are the ones
+    :func:`sample_bilinear` reads the image at, so each output pixel takes the
+    label of the pixel that contributes most to its value."""
+    n, H, W = labels.shape
+    col = xp.floor(x + 0.5).astype(xp.int64)
+    row = xp.floor(y + 0.5).astype(xp.int64)
+    inside = (col >= 0) & (col < W) & (row >= 0) & (row < H)
+    picked = labels[xp.arange(n).reshape((n,) + (1,) * (x.ndim - 1)),
+                    xp.clip(row, 0, H - 1), xp.clip(col, 0, W - 1)]
+    return xp.where(inside, picked, xp.asarray(fill).astype(labels.dtype))
+
+
 def affine_inverse(forward):
     """(N, 2, 3) inverse of the affine maps ``forward`` (N, 2, 3) (p -> A p + t)."""
     a, b, c, d = forward[:, 0, 0], forward[:, 0, 1], forward[:, 1, 0], forward[:, 1, 1]
@@ -145,13 +161,19 @@ def warp_affine(images, inverse, fill=0.0):
     if inverse.shape != (n, 2, 3):
         raise ValueError(f"warp_affine: expected inverse maps ({n}, 2, 3) for images "
                          f"{images.shape}, got {inverse.shape}")
-    ys, xs = xp.mgrid[0:H, 0:W].astype(_work_dtype(images))
+    sx, sy = _affine_sources(inverse, H, W, _work_dtype(images))
+    return _like_input(sample_bilinear(images, sx, sy, fill), images)
+
+
+def _affine_sources(inverse, H, W, dtype):
+    """(sx, sy) (N, H, W): where each output pixel reads its input."""
+    ys, xs = xp.mgrid[0:H, 0:W].astype(dtype)
     inverse = inverse.astype(xs.dtype)
     sx = (inverse[:, 0, 0, None, None] * xs + inverse[:, 0, 1, None, None] * ys
           + inverse[:, 0, 2, None, None])
     sy = (inverse[:, 1, 0, None, None] * xs + inverse[:, 1, 1, None, None] * ys
           + inverse[:, 1, 2, None, None])
-    return _like_input(sample_bilinear(images, sx, sy, fill), images)
+    return sx, sy
 
 
 # --------------------------------------------------------------------------- affine
@@ -229,10 +251,22 @@ class RandomAffine(Transform):
         offset = centre + xp.stack([tx, ty], -1) - xp.einsum("nij,j->ni", linear, centre)
         return xp.concatenate([linear, offset[:, :, None]], axis=2)
 
+    spatial = True
+
     def __call__(self, images):
         _check_image_dims(images, type(self).__name__, 4)
         forward = self.sample(images.shape[0], *images.shape[-2:])
         return warp_affine(images, affine_inverse(forward), self.fill)
+
+    def pair(self, images, labels):
+        _check_image_dims(images, type(self).__name__, 4)
+        labels = _check_labels(labels, images, type(self).__name__)
+        n, _, H, W = images.shape
+        inverse = affine_inverse(self.sample(n, H, W))
+        sx, sy = _affine_sources(xp.asarray(inverse, dtype=xp.float64), H, W,
+                                 _work_dtype(images))
+        return (_like_input(sample_bilinear(images, sx, sy, self.fill), images),
+                sample_nearest(labels, sx, sy))
 
 
 class RandomRotation(RandomAffine):
@@ -291,13 +325,25 @@ class ElasticTransform(Transform):
         field = (gh @ field.transpose(1, 0, 2).reshape(height, -1)).reshape(height, n * 2, width)
         return self.alpha * field.transpose(1, 0, 2).reshape(n, 2, height, width)
 
+    spatial = True
+
     def __call__(self, images):
         _check_image_dims(images, "ElasticTransform", 4)
+        sx, sy = self._sources(images)
+        return _like_input(sample_bilinear(images, sx, sy, self.fill), images)
+
+    def pair(self, images, labels):
+        _check_image_dims(images, "ElasticTransform", 4)
+        labels = _check_labels(labels, images, "ElasticTransform")
+        sx, sy = self._sources(images)
+        return (_like_input(sample_bilinear(images, sx, sy, self.fill), images),
+                sample_nearest(labels, sx, sy))
+
+    def _sources(self, images):
         n, _, H, W = images.shape
         d = self.displacement(n, H, W).astype(_work_dtype(images), copy=False)
         ys, xs = xp.mgrid[0:H, 0:W].astype(d.dtype)
-        out = sample_bilinear(images, xs + d[:, 0], ys + d[:, 1], self.fill)
-        return _like_input(out, images)
+        return xs + d[:, 0], ys + d[:, 1]
 
 
 class RandomDistortion(Transform):
@@ -315,8 +361,21 @@ class RandomDistortion(Transform):
                              f"fill {elastic.fill} differ")
         self.affine, self.elastic = affine, elastic
 
+    spatial = True
+
     def __call__(self, images):
         _check_image_dims(images, "RandomDistortion", 4)
+        sx, sy = self._sources(images)
+        return _like_input(sample_bilinear(images, sx, sy, self.affine.fill), images)
+
+    def pair(self, images, labels):
+        _check_image_dims(images, "RandomDistortion", 4)
+        labels = _check_labels(labels, images, "RandomDistortion")
+        sx, sy = self._sources(images)
+        return (_like_input(sample_bilinear(images, sx, sy, self.affine.fill), images),
+                sample_nearest(labels, sx, sy))
+
+    def _sources(self, images):
         n, _, H, W = images.shape
         work = _work_dtype(images)
         inverse = affine_inverse(self.affine.sample(n, H, W)).astype(work)
@@ -326,7 +385,7 @@ class RandomDistortion(Transform):
         m = inverse[:, :, :, None, None]
         sx = m[:, 0, 0] * px + m[:, 0, 1] * py + m[:, 0, 2]
         sy = m[:, 1, 0] * px + m[:, 1, 1] * py + m[:, 1, 2]
-        return _like_input(sample_bilinear(images, sx, sy, self.affine.fill), images)
+        return sx, sy
 
 
 # --------------------------------------------------------------------------- colour

@@ -13,8 +13,8 @@ then erasing; mixup and cutmix mix whole batches after that.
 from collections import namedtuple
 
 __all__ = ["AUGMENT_OPTIONS", "SPEC_SYNTAX", "AugmentSpecError", "parse_augment_spec",
-           "augmented_copies",
-           "format_augment_spec", "AugmentPlan", "build_augmentation", "build_mix"]
+           "augmented_copies", "format_augment_spec", "AugmentPlan", "build_augmentation",
+           "build_mix", "check_dense_spec"]
 
 Option = namedtuple("Option", "default low high kind help")
 
@@ -106,12 +106,31 @@ class AugmentPlan:
         self.before_normalize, self.after_normalize = before_normalize, after_normalize
 
 
-def build_mix(spec, num_classes):
+#: what mixes whole images with their class labels: meaningless for label maps
+MIXES = ("mixup", "cutmix")
+
+
+def check_dense_spec(spec):
+    """Refuse the items of ``spec`` that cannot apply to a dense task (per-pixel
+    label maps): the batch mixes, which blend class labels."""
+    values = parse_augment_spec(spec)
+    mixes = [name for name in MIXES if name in values]
+    if mixes:
+        _fail(spec, f"{' and '.join(mixes)} mix{'es' if len(mixes) == 1 else ''} the class "
+                    "labels of whole images, but a segmentation set's targets are label maps; "
+                    "use the spatial and colour items (flip, shift, rotate, translate, scale, "
+                    "shear, elastic, brightness, contrast, erase), which move the label maps "
+                    "with the images")
+    return values
+
+
+def build_mix(spec, num_classes, dense=False):
     """The batch mix of ``spec`` (Mixup, CutMix, or a per-batch choice of the
-    two when both are named) for ``num_classes`` classes; None without either."""
+    two when both are named) for ``num_classes`` classes; None without either.
+    ``dense``: the targets are label maps, which no mix applies to."""
     from .mixing import CutMix, MixChoice, Mixup
 
-    values = parse_augment_spec(spec)
+    values = check_dense_spec(spec) if dense else parse_augment_spec(spec)
     mixes = []
     if "mixup" in values:
         mixes.append(Mixup(values["mixup"], num_classes))
@@ -120,14 +139,18 @@ def build_mix(spec, num_classes):
     return MixChoice(mixes) if mixes else None
 
 
-def build_augmentation(spec, channels, size):
+def build_augmentation(spec, channels, size, dense=False):
     """The :class:`AugmentPlan` of ``spec`` for images of ``channels`` channels
     and ``size`` (h, w); a spec that cannot apply (saturation or hue on
-    grayscale, a shift as large as the image) raises :class:`AugmentSpecError`."""
+    grayscale, a shift as large as the image, a batch mix for a ``dense``
+    task) raises :class:`AugmentSpecError`. Every transform of the plan has
+    ``pair``: for a dense task, apply the plan with ``pair(images, label_maps)``
+    (``DataLoader(..., transform_targets=True)``) so that the label maps move
+    with the images."""
     from . import augment as A
     from . import transforms as T
 
-    values = parse_augment_spec(spec)
+    values = check_dense_spec(spec) if dense else parse_augment_spec(spec)
     v = values.get
     rgb_only = [name for name in ("saturation", "hue") if name in values]
     if rgb_only and channels != 3:

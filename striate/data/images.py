@@ -43,12 +43,21 @@ class ImageDecodeError(ValueError):
 
 def load_image(path):
     """Decode ``path`` completely (a truncated file fails here, not later)."""
+    import warnings
+
     from PIL import Image, ImageOps
 
+    from ..limits import SizeLimitError, check_image
+
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():  # the size is checked here, against striate's limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                check_image(*image.size, len(image.getbands()), path, "decoding an image")
+                image.load()
             image = ImageOps.exif_transpose(image)
+    except SizeLimitError:
+        raise
     except FileNotFoundError:
         raise ImageDecodeError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -71,12 +71,15 @@ class DataLoader:
         shuffle: a new random order every epoch.
         drop_last: drop the last batch if it is incomplete.
         transform: applied to each batch's images (first field) before conversion.
+        transform_targets: a dense task's targets (label maps (N, H, W), the
+            second field) go through the transform with their images
+            (``transform.pair``), so that a flip or warp moves both alike.
         generator: a ``numpy.random.Generator`` for the shuffling, instead of striate's.
         collate_fn: turns a list of samples into a tuple of arrays (slow path only).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, transform=None,
-                 generator=None, collate_fn=default_collate):
+                 generator=None, collate_fn=default_collate, transform_targets=False):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         self.dataset = dataset
@@ -84,6 +87,10 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.transform = transform
+        self.transform_targets = bool(transform_targets)
+        if self.transform_targets and transform is not None and not hasattr(transform, "pair"):
+            raise TypeError(f"DataLoader: transform_targets needs a transform with a pair() "
+                            f"method (a striate.data.transforms.Transform), got {transform!r}")
         self.generator = generator
         self.collate_fn = collate_fn
 
@@ -122,7 +129,10 @@ class DataLoader:
             fields = self.collate_fn([self.dataset[int(i)] for i in indices])
         fields = tuple(fields)
         images = fields[0]
-        if self.transform is not None:
+        if self.transform is not None and self.transform_targets:
+            images, targets = self.transform.pair(images, xp.asarray(fields[1]))
+            fields = (images, targets) + fields[2:]
+        elif self.transform is not None:
             images = self.transform(images)
         if rows is not None:
             images, fields = images[rows], tuple(xp.asarray(f)[rows] for f in fields)

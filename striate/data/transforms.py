@@ -140,11 +140,49 @@ def resize(images, size, interpolation="bilinear"):
 
 # --------------------------------------------------------------------------- transform objects
 
+#: the label written where a spatial transform brings in pixels from outside
+#: the image (padding, rotated-in corners): class 0, the background
+LABEL_FILL = 0
+
+
+def _check_labels(labels, images, what):
+    """Label maps (N, H, W) of whole numbers matching ``images`` (N, C, H, W)."""
+    labels = xp.asarray(labels)
+    if labels.shape != images.shape[:1] + images.shape[2:]:
+        raise ValueError(f"{what}: expected label maps (N, H, W) = "
+                         f"{images.shape[:1] + images.shape[2:]} for images {images.shape}, "
+                         f"got {labels.shape}")
+    if not (xp.issubdtype(labels.dtype, xp.integer) or labels.dtype == xp.bool_):
+        raise TypeError(f"{what}: label maps must hold integer class indices, got dtype "
+                        f"{labels.dtype}")
+    return labels
+
+
 class Transform:
-    """A callable on a batch of images; ``repr`` shows its settings."""
+    """A callable on a batch of images; ``repr`` shows its settings.
+
+    ``pair(images, labels)`` transforms images (N, C, H, W) and their label
+    maps (N, H, W) together, for dense tasks (segmentation): a transform that
+    moves pixels (``spatial``) moves every label with its pixel, by the same
+    random draw, reading labels by nearest neighbour (a class index cannot be
+    interpolated) and writing :data:`LABEL_FILL` where the image reads its
+    fill; any other transform leaves the labels as they are. A spatial
+    transform without a rule for labels refuses ``pair``.
+    """
+
+    #: whether the transform moves pixels (so that label maps must move too)
+    spatial = False
 
     def __call__(self, images):
         raise NotImplementedError
+
+    def pair(self, images, labels):
+        """``(images, labels)`` transformed together (see the class docstring)."""
+        if self.spatial:
+            raise TypeError(f"{type(self).__name__} moves pixels but has no rule for label "
+                            "maps; it cannot augment a segmentation set")
+        _check_labels(labels, xp.asarray(images), type(self).__name__)
+        return self(images), labels
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -161,6 +199,15 @@ class Compose(Transform):
         for transform in self.transforms:
             images = transform(images)
         return images
+
+    @property
+    def spatial(self):
+        return any(t.spatial for t in self.transforms)
+
+    def pair(self, images, labels):
+        for transform in self.transforms:
+            images, labels = transform.pair(images, labels)
+        return images, labels
 
     def __repr__(self):
         inner = "".join(f"\n    {t!r}," for t in self.transforms)
@@ -188,21 +235,39 @@ class Normalize(Transform):
 
 
 class CenterCrop(Transform):
+    spatial = True
+
     def __init__(self, size):
         self.size = _pair(size, "CenterCrop size")
 
     def __call__(self, images):
         return center_crop(images, self.size)
 
+    def pair(self, images, labels):
+        labels = _check_labels(labels, xp.asarray(images), "CenterCrop")
+        return center_crop(images, self.size), center_crop(labels, self.size)
+
 
 class Resize(Transform):
     """See :func:`resize`."""
+
+    spatial = True
 
     def __init__(self, size, interpolation="bilinear"):
         self.size, self.interpolation = _pair(size, "Resize size"), interpolation
 
     def __call__(self, images):
         return resize(images, self.size, self.interpolation)
+
+    def pair(self, images, labels):
+        """Labels take the source pixel under each output pixel's centre, the
+        point that bilinear resizing reads the image at (PyTorch's
+        'nearest-exact')."""
+        labels = _check_labels(labels, xp.asarray(images), "Resize")
+        (h, w), (H, W) = self.size, labels.shape[-2:]
+        rows = xp.minimum(((xp.arange(h) + 0.5) * (H / h)).astype(xp.int64), H - 1)
+        cols = xp.minimum(((xp.arange(w) + 0.5) * (W / w)).astype(xp.int64), W - 1)
+        return self(images), labels[:, rows[:, None], cols]
 
 
 class RandomCrop(Transform):
@@ -223,14 +288,34 @@ class RandomCrop(Transform):
             raise ValueError(f"RandomCrop: padding_mode must be 'constant', 'edge' or 'reflect', got {padding_mode!r}")
         self.fill, self.padding_mode = fill, padding_mode
 
+    spatial = True
+
     def __call__(self, images):
         _check_image_dims(images, "RandomCrop", 3)
+        images = self._pad(images, self.fill, self.padding_mode)
+        return self._crop(images, *self._draw(images))
+
+    def pair(self, images, labels):
+        """The same window of each image and its label map; labels are padded
+        with :data:`LABEL_FILL` (or by the image's own padding mode)."""
+        _check_image_dims(images, "RandomCrop", 4)
+        labels = _check_labels(labels, xp.asarray(images), "RandomCrop")
+        images = self._pad(images, self.fill, self.padding_mode)
+        labels = self._pad(labels[:, None], LABEL_FILL, self.padding_mode)
+        corners = self._draw(images)
+        return self._crop(images, *corners), self._crop(labels, *corners)[:, 0]
+
+    def _pad(self, images, fill, mode):
         ph, pw = self.padding
-        h, w = self.size
         if ph or pw:
             pad = [(0, 0)] * (images.ndim - 2) + [(ph, ph), (pw, pw)]
-            extra = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
-            images = xp.pad(images, pad, mode=self.padding_mode, **extra)
+            extra = {"constant_values": fill} if mode == "constant" else {}
+            images = xp.pad(images, pad, mode=mode, **extra)
+        return images
+
+    def _draw(self, images):
+        """(top, left) per image of the padded batch."""
+        h, w = self.size
         H, W = images.shape[-2:]
         if h > H or w > W:
             raise ValueError(f"RandomCrop: crop {h}x{w} is larger than the padded images "
@@ -239,6 +324,12 @@ class RandomCrop(Transform):
         gen = _random.generator()
         top = gen.integers(0, H - h + 1, size=n)
         left = gen.integers(0, W - w + 1, size=n)
+        return top, left
+
+    def _crop(self, images, top, left):
+        h, w = self.size
+        H, W = images.shape[-2:]
+        n = images.shape[0]
         *outer, sh, sw = images.strides
         windows = as_strided(images, images.shape[:-2] + (H - h + 1, W - w + 1, h, w),
                              (*outer, sh, sw, sh, sw), writeable=False)
@@ -255,9 +346,23 @@ class RandomHorizontalFlip(Transform):
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = p
 
+    spatial = True
+
     def __call__(self, images):
         _check_image_dims(images, "RandomHorizontalFlip", 3)
-        flip = _random.generator().random(images.shape[0]) < self.p
+        return self._flip(images, self._draw(images.shape[0]))
+
+    def pair(self, images, labels):
+        _check_image_dims(images, "RandomHorizontalFlip", 4)
+        labels = _check_labels(labels, xp.asarray(images), "RandomHorizontalFlip")
+        flip = self._draw(images.shape[0])
+        return self._flip(images, flip), self._flip(labels, flip)
+
+    def _draw(self, n):
+        return _random.generator().random(n) < self.p
+
+    @staticmethod
+    def _flip(images, flip):
         flip = flip.reshape((-1,) + (1,) * (images.ndim - 1))
         return xp.where(flip, images[..., ::-1], images)
 

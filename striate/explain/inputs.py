@@ -31,7 +31,23 @@ def as_batch(model, x, op):
     if array.ndim != 4 or 0 in array.shape:
         raise ValueError(f"{op}: expected images of shape (N, C, H, W) or one image (C, H, W), "
                          f"got shape {tuple(array.shape)}")
-    return xp.ascontiguousarray(array, dtype=model_dtype(model))
+    with xp.errstate(over="ignore"):  # a value too large for the dtype is reported below
+        batch = xp.ascontiguousarray(array, dtype=model_dtype(model))
+    check_finite(batch, op)
+    return batch
+
+
+def check_finite(batch, op, what="the input"):
+    """Refuse NaN and infinite values: a gradient, a class activation map or a
+    drop in probability computed from them would be NaN or zero, a picture
+    that says nothing and looks like an answer."""
+    finite = xp.isfinite(batch)
+    if not finite.all():
+        bad = int(finite.size - xp.count_nonzero(finite))
+        first = tuple(int(i) for i in xp.argwhere(~finite)[0])
+        raise ValueError(f"{op}: {what} holds {bad} non-finite value(s) (NaN or infinity), the "
+                         f"first at index {first} of shape {tuple(batch.shape)} (a value too "
+                         f"large for {batch.dtype} becomes infinite); give finite pixel values")
 
 
 def check_logits(logits, op):

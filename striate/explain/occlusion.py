@@ -43,6 +43,10 @@ def occlusion(model, x, target=None, window=None, stride=None, fill=0.0, batch_s
     for name, value in (("window", window), ("stride", stride), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
             raise ValueError(f"occlusion: {name} must be a positive int, got {value!r}")
+    if (isinstance(fill, bool) or not isinstance(fill, (int, float, xp.integer, xp.floating))
+            or not xp.isfinite(fill)):
+        raise ValueError(f"occlusion: fill must be a finite number (the value painted over "
+                         f"each patch), got {fill!r}")
     if window > height or window > width:
         raise ValueError(f"occlusion: the window {window}x{window} is larger than the image "
                          f"{height}x{width}")

@@ -158,6 +158,17 @@ def filter_grid(weights, title):
     return figure
 
 
+def _fitted_suptitle(figure, title, fontsize):
+    """``title`` over ``figure``, in a smaller font where it would be wider than
+    the figure (a clipped title loses its first letters)."""
+    text = figure.suptitle(title, fontsize=fontsize)
+    width = text.get_window_extent(figure.canvas.get_renderer()).width
+    room = 0.96 * figure.bbox.width
+    if width > room:
+        text.set_fontsize(max(5.0, fontsize * room / width))
+    return text
+
+
 def feature_map_grid(image, maps, title, channels=8):
     """One row per layer: the input, then up to ``channels`` maps of that
     layer for one image. ``maps``: ``{name: (C, h, w) array}``; each row shares
@@ -182,12 +193,15 @@ def feature_map_grid(image, maps, title, channels=8):
             axes.imshow(array[col], cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
             _bare(axes)
             if col == 0:
-                axes.set_ylabel(f"{name}\n{array.shape[1]}x{array.shape[2]}x{array.shape[0]}",
-                                fontsize=7)
+                more = (f"\nfirst {shown} of {array.shape[0]}" if array.shape[0] > shown else "")
+                axes.set_ylabel(f"{name}\n{array.shape[1]}x{array.shape[2]}x{array.shape[0]}"
+                                f"{more}", fontsize=7)
             if col not in titled:
                 titled.add(col)
                 axes.set_title(f"ch {col}", fontsize=7)
-    figure.suptitle(title, fontsize=10)
+    if any(m.shape[0] > shown for _, m in layers):
+        title += f"\n(layers with more than {shown} channels: the first {shown})"
+    _fitted_suptitle(figure, title, 10)
     return figure
 
 

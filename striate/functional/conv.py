@@ -317,6 +317,15 @@ def weight_gradient(positions, cols, weight_shape):
     return xp.ascontiguousarray(transposed.transpose(0, 2, 1)).reshape(weight_shape)
 
 
+def empty_gradients(needs, x_shape, w_shape, grad):
+    """The gradients of a convolution of an empty batch: an empty input
+    gradient, zero weight and bias gradients (sums over no samples)."""
+    gx = xp.zeros(x_shape, grad.dtype) if needs[0] else None
+    gw = xp.zeros(w_shape, grad.dtype) if needs[1] else None
+    gb = xp.zeros(grad.shape[1], grad.dtype) if len(needs) > 2 and needs[2] else None
+    return gx, gw, gb
+
+
 def _bias_shape(nd):
     return (-1,) + (1,) * nd
 
@@ -339,6 +348,8 @@ class Conv(Function):
         self.flipped_ok = all(s == 1 for s in stride)
 
     def forward(self, x, w, b=None):
+        if x.shape[0] == 0:
+            return self.empty_forward(x, w)
         need_x, need_w = self.needs_input_grad[:2]
         reach = [d * (k - 1) for k, d in zip(w.shape[2:], self.dilation)]
         self.flipped_ok = (self.flipped_ok and w.shape[0] <= 2 * x.shape[1]
@@ -370,7 +381,19 @@ class Conv(Function):
         if saved is not None and release is not None:  # None during interpreter shutdown
             saved.release()
 
+    def empty_forward(self, x, w):
+        """An empty batch: an empty output, and zero gradients for the weights
+        (a sum over no samples), as PyTorch gives; the strip and column
+        layouts below assume at least one sample."""
+        self.empty, self.x_shape, self.w_shape = True, x.shape, w.shape
+        spatial = tuple(s + b + a for s, (b, a) in zip(x.shape[2:], self.pads))
+        out = output_shape(spatial, w.shape[2:], self.stride, ((0, 0),) * len(spatial),
+                           self.dilation)
+        return xp.zeros((0, w.shape[0]) + tuple(out), x.dtype)
+
     def backward(self, grad):
+        if getattr(self, "empty", False):
+            return empty_gradients(self.needs_input_grad, self.x_shape, self.w_shape, grad)
         need_x, need_w = self.needs_input_grad[:2]
         gx = gw = gb = None
         if need_x:
@@ -415,6 +438,10 @@ class ConvTranspose(Function):
         full = tuple((i - 1) * s + d * (k - 1) + 1 + op for i, s, d, k, op in
                      zip(in_spatial, self.stride, self.dilation, kernel, self.output_padding))
         full_shape = (x.shape[0], w.shape[1] * self.groups) + full
+        if x.shape[0] == 0:  # an empty batch (see Conv.empty_forward)
+            self.empty, self.x_shape, self.w_shape = True, x.shape, w.shape
+            cropped = tuple(f - 2 * p for f, (p, _) in zip(full, self.pads))
+            return xp.zeros(full_shape[:2] + cropped, x.dtype)
         strips = Strips.plan(full_shape, kernel, self.stride, self.dilation, in_spatial)
         if strips is not None:  # conv's input gradient, by strips
             adjoint = Saved("strips", None, strips)
@@ -431,6 +458,8 @@ class ConvTranspose(Function):
         return out
 
     def backward(self, grad):
+        if getattr(self, "empty", False):
+            return empty_gradients(self.needs_input_grad, self.x_shape, self.w_shape, grad)
         need_x, need_w = self.needs_input_grad[:2]
         gx = gw = gb = None
         if need_x or need_w:

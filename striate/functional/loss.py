@@ -42,6 +42,8 @@ def _reduce(loss, reduction, denominator):
     if reduction == "none":
         return loss
     total = loss.sum()
+    if reduction == "mean" and not denominator:
+        return xp.asarray(xp.nan, dtype=loss.dtype)  # the mean of no losses, as in PyTorch
     return xp.asarray(total if reduction == "sum" else total / denominator, dtype=loss.dtype)
 
 
@@ -49,6 +51,8 @@ def _per_element(g, shape, reduction, denominator):
     """The upstream gradient of each element's loss, undoing the reduction."""
     if reduction == "none":
         return g
+    if reduction == "mean" and 0 in tuple(shape):
+        return xp.zeros(shape, xp.asarray(g).dtype)  # no elements, nothing to scale
     scale = g / denominator if reduction == "mean" else g
     return xp.broadcast_to(scale, shape)
 

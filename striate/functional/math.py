@@ -325,7 +325,8 @@ def mean(x, dim=None, keepdim=False):
     count = 1
     for axis in normalize_dims(dim, x.ndim, "mean"):
         count *= x.shape[axis]
-    return Sum(dim, keepdim)(x) * (1.0 / count)
+    # the mean of no values is NaN, as in NumPy and PyTorch
+    return Sum(dim, keepdim)(x) * (1.0 / count if count else float("nan"))
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):

@@ -66,9 +66,16 @@ class BatchNorm(Function):
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
         n, c = x.shape[:2]
-        x3 = x.reshape(n, c, -1)
+        x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         centered = None
-        if self.training:
+        if self.training and x.size == 0:
+            # No values: no statistics to take and the running ones stay as
+            # they are; the (empty) output uses mean 0 and variance 1, and the
+            # weight and bias gradients are sums over nothing, zero (PyTorch's
+            # rule for an empty batch).
+            self.training = False
+            mean, var = xp.zeros(c, x.dtype), xp.ones(c, x.dtype) - self.eps
+        elif self.training:
             count = x3.shape[0] * x3.shape[2]
             mean = xp.einsum("ncs->c", x3) / count
             centered = self.subtract_mean(x3, mean)
@@ -155,7 +162,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise TypeError(f"batch_norm: momentum must be a number, got {momentum!r}")
     if training:
         values_per_channel = input.shape[0] * math.prod(input.shape[2:])
-        if values_per_channel <= 1:
+        if values_per_channel == 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
     elif running_mean is None or running_var is None:

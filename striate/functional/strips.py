@@ -95,6 +95,8 @@ class Strips:
     def plan(cls, padded_shape, kernel, stride, dilation, out_spatial, padded=None):
         """The geometry for a convolution of a ``padded_shape`` input, or None.
         Give the ``padded`` array itself when its columns will be read."""
+        if prod(stride) > prod(padded_shape[2:]):
+            return None  # more phases than pixels: a stride beyond the image
         strips = cls(padded_shape, kernel, stride, dilation, out_spatial)
         if strips.length > MAX_WASTE * prod(out_spatial):
             return None

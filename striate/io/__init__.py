@@ -9,7 +9,8 @@ safetensors when a safetensors file is read or written).
 """
 from .safetensors_file import load_safetensors, save_safetensors
 from .state import detect_format, load, load_torch
+from .torch_writer import save_torch
 from .torch_zip import CheckpointFileError, UnsafeCheckpointError, read_torch
 
-__all__ = ["load", "load_torch", "read_torch", "load_safetensors", "save_safetensors",
+__all__ = ["load", "load_torch", "read_torch", "save_torch", "load_safetensors", "save_safetensors",
            "detect_format", "CheckpointFileError", "UnsafeCheckpointError"]

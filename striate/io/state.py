@@ -13,7 +13,7 @@ prefix every name with ``module.`` (``torch.compile`` with ``_orig_mod.``);
 import numpy as np
 
 from .safetensors_file import load_safetensors
-from .torch_zip import CheckpointFileError, read_torch
+from .torch_zip import CheckpointFileError, check_path, read_torch
 
 __all__ = ["detect_format", "load", "load_torch"]
 
@@ -23,9 +23,10 @@ WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "net
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 
-def detect_format(path):
+def detect_format(path, op="detect_format"):
     """``"torch"`` (zip), ``"safetensors"``, or a :class:`CheckpointFileError`
-    that says what the file is instead."""
+    that says what the file is instead (``op`` names the caller in errors)."""
+    check_path(path, op)
     with open(path, "rb") as f:
         head = f.read(9)
     if head[:4] == b"PK\x03\x04":
@@ -57,8 +58,15 @@ def _describe(obj):
     return type(obj).__name__
 
 
-def _select(obj, key, path):
-    """The dict of arrays inside what ``torch.save`` stored."""
+def _select(obj, key, path, seen=None):
+    """The dict of arrays inside what ``torch.save`` stored (``seen``: the
+    ids of the dicts already searched, so that a dict that contains itself
+    ends the search)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        raise CheckpointFileError(f"{path}: the stored dict contains itself; it is not a "
+                                  "state dict")
+    seen.add(id(obj))
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             raise CheckpointFileError(f"{path} has no entry {key!r}; it holds {_describe(obj)}")
@@ -74,8 +82,12 @@ def _select(obj, key, path):
             if _is_state(obj.get(wrapper)):
                 return obj[wrapper]
             if isinstance(obj.get(wrapper), dict):
+                if id(obj[wrapper]) in seen:
+                    raise CheckpointFileError(f"{path}: the entry {wrapper!r} of the stored "
+                                              "dict contains the dict itself; it is not a "
+                                              "state dict")
                 try:
-                    return _select(obj[wrapper], None, path)
+                    return _select(obj[wrapper], None, path, seen)
                 except CheckpointFileError:
                     pass
     raise CheckpointFileError(f"{path} holds no dict of tensors under any of the usual keys "
@@ -100,6 +112,10 @@ def load_torch(path, key=None, strip_prefix=True):
     :data:`WRAPPER_KEYS` that holds one. ``strip_prefix`` removes a ``module.``
     (or ``_orig_mod.``) prefix shared by every name.
     """
+    if detect_format(path, "load_torch") == "safetensors":
+        raise CheckpointFileError(f"{path} is a safetensors file, not a torch.save file; read "
+                                  "it with striate.io.load_safetensors (or striate.io.load, "
+                                  "which reads either)")
     state = dict(_select(read_torch(path), key, path))
     bad = [name for name in state if not isinstance(name, str)]
     if bad:
@@ -110,7 +126,7 @@ def load_torch(path, key=None, strip_prefix=True):
 def load(path, key=None, strip_prefix=True):
     """``{name: array}`` from a PyTorch checkpoint or a safetensors file, told
     apart by their content (see :func:`detect_format`)."""
-    if detect_format(path) == "safetensors":
+    if detect_format(path, "load") == "safetensors":
         state = load_safetensors(path)
         return strip_wrapper_prefix(state) if strip_prefix else state
     return load_torch(path, key=key, strip_prefix=strip_prefix)

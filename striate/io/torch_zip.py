@@ -25,12 +25,15 @@ the top half of a float32), with a warning naming how many.
 """
 import collections
 import io
+import os
 import pickle
 import warnings
 import zipfile
 import zlib
 
 import numpy as np
+
+from ..limits import SizeLimitError, check_bytes, check_elements, format_bytes
 
 __all__ = ["CheckpointFileError", "UnsafeCheckpointError", "read_torch"]
 
@@ -134,10 +137,63 @@ def _view(storage, offset, size, stride, dtype, path):
             f"element {last} of storage data/{storage.key}, which has {elements.size}; "
             "the file is damaged")
     item = elements.itemsize
+    try:
+        check_elements(size, item, f"a tensor of size {size} (stride {stride}) of storage "
+                       f"data/{storage.key}", "load_torch")
+    except SizeLimitError as error:
+        raise CheckpointFileError(f"{path}: {error}") from None
     view = np.lib.stride_tricks.as_strided(elements[offset:], shape=size,
                                            strides=tuple(s * item for s in stride),
                                            writeable=False)
     return np.array(view, order="C")
+
+
+# --------------------------------------------------------------------------- reading members
+
+#: bytes inflated at a time: memory beyond the storage itself stays bounded
+CHUNK = 16 << 20
+
+
+def _read_member(archive, name, storage_type, numel, path):
+    """The bytes of storage member ``name`` as a uint8 array, after checking
+    the size its zip entry declares against the elements the pickle declares
+    for it (``numel``) and against the size limit; inflated in chunks of
+    :data:`CHUNK` bytes into one buffer of the declared size, so that a member
+    that inflates to more than it declares is caught after one chunk."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise CheckpointFileError(f"{path}: the archive lacks {name}; the file is "
+                                  "damaged") from None
+    itemsize = 2 if storage_type.dtype == "bfloat16" else np.dtype(storage_type.dtype).itemsize
+    if isinstance(numel, int) and not isinstance(numel, bool) and numel >= 0 \
+            and info.file_size > numel * itemsize:
+        raise CheckpointFileError(
+            f"{path}: member {name} declares {format_bytes(info.file_size)} "
+            f"({info.file_size} bytes), but its storage holds {numel} "
+            f"{storage_type.dtype} element(s) ({numel * itemsize} bytes); the file is damaged "
+            "or built to exhaust memory, and was not inflated")
+    try:
+        check_bytes(info.file_size, f"storage {name}", "load_torch")
+    except SizeLimitError as error:
+        raise CheckpointFileError(f"{path}: {error}") from None
+    buffer = np.empty(info.file_size, dtype=np.uint8)
+    filled = 0
+    with archive.open(info) as member:
+        while True:
+            chunk = member.read(min(CHUNK, info.file_size - filled + 1))
+            if not chunk:
+                break
+            if filled + len(chunk) > info.file_size:
+                raise CheckpointFileError(f"{path}: member {name} inflates to more than the "
+                                          f"{info.file_size} bytes it declares; the file is "
+                                          "damaged")
+            buffer[filled:filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            filled += len(chunk)
+    if filled != info.file_size:
+        raise CheckpointFileError(f"{path}: member {name} holds {filled} bytes, not the "
+                                  f"{info.file_size} it declares; the file is damaged")
+    return buffer
 
 
 # --------------------------------------------------------------------------- the unpickler
@@ -170,14 +226,10 @@ class _TorchUnpickler(pickle.Unpickler):
                 and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)):
             raise CheckpointFileError(f"{self.path}: unexpected persistent id {pid!r} in the "
                                       "pickle (only tensor storages are supported)")
-        _, storage_type, key, _location, _numel = pid
+        _, storage_type, key, _location, numel = pid
         if key not in self.storages:
-            name = f"{self.prefix}data/{key}"
-            try:
-                raw = np.frombuffer(self.archive.read(name), dtype=np.uint8)
-            except KeyError:
-                raise CheckpointFileError(f"{self.path}: the archive lacks {name}; the file "
-                                          "is damaged") from None
+            raw = _read_member(self.archive, f"{self.prefix}data/{key}", storage_type, numel,
+                               self.path)
             self.storages[key] = _Storage(raw, storage_type.dtype, key, self.big_endian,
                                           self.path)
         return self.storages[key]
@@ -230,10 +282,44 @@ _GLOBALS.update({("torch", name): _DType(dtype) for name, dtype in _TORCH_DTYPES
 def _data_pickle(archive, path):
     """The archive's ``NAME/data.pkl`` member and the ``NAME/`` prefix."""
     candidates = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
-    if len(candidates) != 1:
+    if not candidates:
         raise CheckpointFileError(f"{path}: a zip archive, but not one written by torch.save "
                                   "(no NAME/data.pkl in it)")
+    if len(candidates) > 1:
+        shown = ", ".join(sorted(candidates)[:4]) + (", ..." if len(candidates) > 4 else "")
+        raise CheckpointFileError(f"{path}: the archive holds {len(candidates)} data.pkl "
+                                  f"members ({shown}), where torch.save writes one; it was "
+                                  "assembled by hand or damaged")
     return candidates[0], candidates[0][:-len("data.pkl")]
+
+
+def check_path(path, op):
+    """A path (str or os.PathLike) of an existing regular file, or a clear error."""
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{op}: expected the path of a weights file (a str or os.PathLike), "
+                        f"got {type(path).__name__} {path!r:.60}")
+    if os.path.isdir(path):
+        raise CheckpointFileError(f"{path} is a directory; give the weights file inside it "
+                                  "(a .pt, .pth or .safetensors file)")
+    if not os.path.exists(path):
+        raise CheckpointFileError(f"{path}: no such file")
+
+
+def _byte_order(archive, prefix, path):
+    """Whether the archive's storages are big-endian (its ``byteorder`` member,
+    'little' or 'big'; absent before PyTorch 1.10, which wrote little-endian)."""
+    try:
+        raw = archive.read(prefix + "byteorder")
+    except KeyError:
+        return False
+    try:
+        order = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        order = None
+    if order not in ("little", "big"):
+        raise CheckpointFileError(f"{path}: member {prefix}byteorder holds {raw[:20]!r}, not "
+                                  "'little' or 'big'; the file is damaged")
+    return order == "big"
 
 
 def read_torch(path):
@@ -244,27 +330,34 @@ def read_torch(path):
     Raises :class:`UnsafeCheckpointError` for a pickle that names any other
     global, and :class:`CheckpointFileError` for a truncated or damaged file.
     """
+    check_path(path, "read_torch")
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise CheckpointFileError(f"{path}: the zip archive is truncated or damaged ({error}); "
                                   "save or download the file again") from None
+    except OSError as error:
+        raise CheckpointFileError(f"{path}: cannot be read ({error.strerror or error})") from None
     with archive:
         member, prefix = _data_pickle(archive, path)
         try:
-            order = archive.read(prefix + "byteorder").decode().strip()
-        except KeyError:
-            order = "little"  # archives from before PyTorch 1.10 are little-endian
-        try:
-            unpickler = _TorchUnpickler(io.BytesIO(archive.read(member)), archive, prefix,
-                                        order == "big", path)
+            big_endian = _byte_order(archive, prefix, path)
+            pickled = archive.read(member)
+            unpickler = _TorchUnpickler(io.BytesIO(pickled), archive, prefix, big_endian, path)
             obj = unpickler.load()
         except CheckpointFileError:
             raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, pickle.UnpicklingError) as error:
+        except zipfile.BadZipFile as error:
+            raise CheckpointFileError(f"{path}: the archive is damaged ({error}: the member "
+                                      "does not match its checksum); save or download the "
+                                      "file again") from None
+        except (zlib.error, EOFError, pickle.UnpicklingError) as error:
             raise CheckpointFileError(f"{path}: the archive is damaged ({error}); save or "
                                       "download the file again") from None
-        except (TypeError, AttributeError, IndexError, ValueError) as error:
+        except RecursionError:
+            raise CheckpointFileError(f"{path}: the pickle in the archive nests deeper than "
+                                      "Python can follow; it is not a state dict") from None
+        except (TypeError, AttributeError, IndexError, ValueError, KeyError) as error:
             raise CheckpointFileError(f"{path}: the pickle in the archive is malformed "
                                       f"({type(error).__name__}: {error})") from None
     if unpickler.bfloat16_storages:

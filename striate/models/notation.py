@@ -46,6 +46,7 @@ import re
 from collections import OrderedDict
 
 from .. import nn
+from ..limits import SizeLimitError, check_bytes
 
 __all__ = ["from_notation", "is_notation", "notation_factory", "NotationError", "NotationNet",
            "parse_notation"]
@@ -192,6 +193,17 @@ def from_notation(spec, num_classes=None, in_channels=None, activation="relu"):
                             f"{in_channels}x{input_shape[1]}x{input_shape[2]}")
     layers, shapes = OrderedDict(), []
     shape, counts = input_shape, {}
+    reserved = [0]  # parameters of the layers built so far and the one about to be
+
+    def reserve(parameters, token, position):
+        """Check the float32 weights before they are allocated."""
+        reserved[0] += parameters
+        try:
+            check_bytes(4 * reserved[0], f"the weights up to {token!r} ({reserved[0]:,} "
+                        "parameters)", "from_notation")
+        except SizeLimitError as error:
+            raise _error(spec, token, position,
+                         str(error).removeprefix("from_notation: ")) from None
 
     def add(prefix, module):
         counts[prefix] = counts.get(prefix, 0) + 1
@@ -214,6 +226,7 @@ def from_notation(spec, num_classes=None, in_channels=None, activation="relu"):
                 raise _error(spec, token, position, f"the {kernel}x{kernel} convolution "
                              f"{token!r} does not fit the {shape[1]}x{shape[2]} map (the size "
                              "reaches zero here)")
+            reserve(maps * (shape[0] * kernel * kernel + 1), token, position)
             add("conv", nn.Conv2d(shape[0], maps, kernel_size=kernel))
             add(activation, act())
             shape = (maps,) + size
@@ -232,6 +245,7 @@ def from_notation(spec, num_classes=None, in_channels=None, activation="relu"):
                 add("flatten", nn.Flatten())
                 shape = (shape[0] * shape[1] * shape[2],)
             (units,) = values
+            reserve(units * (shape[0] + 1), token, position)
             if kind == "classes":
                 if num_classes is not None and num_classes != units:
                     raise _error(spec, token, position, f"the notation ends with {units} output "
@@ -242,6 +256,7 @@ def from_notation(spec, num_classes=None, in_channels=None, activation="relu"):
                 add(activation, act())
             shape = (units,)
         elif kind == "batchnorm":
+            reserve(4 * shape[0], token, position)  # weight, bias and the two running statistics
             norm = nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])
             if activated_last():  # normalize before the activation: pull it out, re-add it
                 name, module = layers.popitem()

@@ -174,20 +174,42 @@ def _value_info(onnx, name, dtype, shape, dynamic_batch):
         name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
 
 
+def _check_input_shape(input_shape):
+    """``input_shape`` as a tuple of positive ints, or a clear error."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if (not shape or isinstance(input_shape, str)
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+                       for n in shape)):
+        raise ValueError(f"export: input_shape must be the positive sizes of one input "
+                         f"without the batch, such as (1, 28, 28), got {input_shape!r}")
+    return tuple(int(n) for n in shape)
+
+
 def build_model(model, input_shape, opset=17, dynamic_batch=True):
     """The ``onnx.ModelProto`` of ``model`` for inputs (N, *input_shape), checked."""
     onnx = _require_onnx()
-    if not 13 <= int(opset) <= onnx.defs.onnx_opset_version():
-        raise ValueError(f"export: opset must be between 13 and "
-                         f"{onnx.defs.onnx_opset_version()}, got {opset}")
-    input_shape = tuple(int(n) for n in input_shape)
-    if not input_shape or min(input_shape) <= 0:
-        raise ValueError(f"export: input_shape must be positive sizes (C, H, W), got {input_shape}")
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
+            or not 13 <= opset <= newest:
+        raise ValueError(f"export: opset must be an int between 13 and {newest}, got {opset!r}")
+    opset = int(opset)
+    input_shape = _check_input_shape(input_shape)
     dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
     batch = TRACE_BATCH if dynamic_batch else 1   # a static graph takes one image
     example = Tensor(np.random.default_rng(0).standard_normal((batch,) + input_shape)
                      .astype(dtype))
-    traced = trace(model, example)
+    try:
+        traced = trace(model, example)
+    except (ValueError, TypeError) as error:
+        if isinstance(error, OnnxExportError):
+            raise
+        raise ValueError(f"export: the model does not take inputs of shape (N, *input_shape) = "
+                         f"{tuple(example.shape)} ({error}); input_shape is the shape of one "
+                         f"input without the batch, such as (1, 28, 28) for a 28x28 grey "
+                         f"image") from None
     graph = Graph(onnx, model, int(opset), dynamic_batch)
     output = _convert(graph, traced)
     graph.nodes.append(onnx.helper.make_node("Identity", [output], ["output"], name="output"))

@@ -13,6 +13,7 @@ import os
 
 from .config import DEFAULTS, default_out_dir, prepare_run
 from .errors import RunConfigError
+from .validate import validate_config
 
 __all__ = ["train", "resolve_config", "folder_settings", "CONFIG_KEYS"]
 
@@ -55,7 +56,7 @@ def resolve_config(config=None, **settings):
         given.update(folder_settings(given["data"], {k: v for k, v in given.items()
                                                      if k != "dataset" or v != DEFAULTS[k]}))
         given.setdefault("model", "auto")
-    return {**DEFAULTS, **given}
+    return validate_config({**DEFAULTS, **given})
 
 
 def train(config=None, *, out=None, data_dir=None, download=False, progress=False, plot=None,

@@ -14,7 +14,7 @@ from .errors import RunConfigError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
            "check_output_dir", "check_output_file", "check_outside", "check_directory",
-           "check_data_dir", "check_input_size", "check_finite_weights"]
+           "check_data_dir", "check_input_size", "check_input_fits", "check_finite_weights"]
 
 INSTALL_EXTRAS = 'pip install "striate[train]"'
 
@@ -241,6 +241,21 @@ def check_input_size(model, input_shape, suggest, name="the model"):
         advice = f"; it takes {native[1]}x{native[2]} images: use {suggest(usable)}"
     raise RunConfigError(f"{name} cannot take {channels}-channel {height}x{width} images: "
                          f"{failed}{advice}")
+
+
+def check_input_fits(model, input_shape, name, dataset, suggest="build it for the data's size"):
+    """A :class:`RunConfigError` naming the failing layer when ``model`` cannot
+    take one sample of ``input_shape`` (any number of dimensions), with the
+    model's own ``input_shape`` where it has one and ``suggest``, the way out."""
+    failure = _dry_forward(model, input_shape)
+    if failure is None:
+        return
+    path, layer, error = failure
+    native = tuple(getattr(model, "input_shape", ()) or ())
+    built = f" (it was built for {'x'.join(map(str, native))})" if native else ""
+    raise RunConfigError(f"{name}{built} cannot take the {'x'.join(map(str, input_shape))} "
+                         f"samples of {dataset}: layer {path} ({type(layer).__name__}) fails on "
+                         f"them ({error}); {suggest}")
 
 
 def check_finite_weights(model, where):

@@ -14,7 +14,8 @@ import os
 
 from ..backend import xp
 from .errors import RunConfigError
-from .tasks import check_model_fits, task_model_kwargs, task_of
+from ..train.schedules import first_plan
+from .tasks import check_model_fits, check_task_augmentation, task_model_kwargs, task_of
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "AUGMENTATIONS", "DATASET_AUGMENTATION",
            "DATASET_FRAMING", "default_out_dir", "channel_stats", "spread_indices",
@@ -187,39 +188,13 @@ def build_optimizer(config, parameters):
 
 
 def build_scheduler(config, optimizer, steps_per_epoch):
-    """``(scheduler or None, "epoch" | "batch")`` for ``config['schedule']``.
+    """``(scheduler or None, "epoch" | "batch")`` for ``config['schedule']``
+    over the whole run (see :func:`striate.train.schedules.build_schedule`:
+    step, cosine, one-cycle, and the warm-up before step and cosine)."""
+    from ..train.schedules import build_schedule
 
-    ``step`` divides the rate by 10 at 1/2 and 3/4 of the epochs; ``cosine``
-    anneals it to zero over all epochs; ``onecycle`` (Smith & Topin 2017)
-    rises for the first 30% of the batches and then anneals, stepped per
-    batch. ``warmup`` epochs of linear warm-up precede ``step`` and ``cosine``
-    (one-cycle has its own).
-    """
-    from .. import optim
-
-    name, epochs, warmup = config["schedule"], config["epochs"], config["warmup"]
-    if name == "none":
-        return (None, "epoch") if not warmup else (
-            optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup), "epoch")
-    if name == "onecycle":  # each group peaks at its own rate (--lr-head)
-        peaks = [group["lr"] for group in optimizer.param_groups]
-        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks,
-                                             total_steps=epochs * steps_per_epoch), "batch"
-    if name == "step":
-        # Milestones are epochs of the whole run; after a warm-up the main
-        # schedule counts from the warm-up's end, so shift them (a milestone
-        # inside the warm-up takes effect on the first epoch after it).
-        milestones = sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)})
-        main = optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=[max(1, m - warmup) for m in milestones], gamma=0.1)
-    elif name == "cosine":
-        main = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs - warmup))
-    else:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-    if not warmup:
-        return main, "epoch"
-    warm = optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup)
-    return optim.lr_scheduler.SequentialLR(optimizer, [warm, main], milestones=[warmup]), "epoch"
+    return build_schedule(config["schedule"], optimizer, config["epochs"], steps_per_epoch,
+                          warmup=config["warmup"])
 
 
 class Run:
@@ -263,6 +238,7 @@ class Run:
             "config": self.config,
             "task": task_of(self.train_set),
             "title": f"{self.config['model']} on {self.config['dataset']}",
+            "schedule_plan": first_plan(self.config["epochs"]),
         }
 
     def make_trainer(self, out_dir, progress=False, plot=True, distributed=None, **options):
@@ -298,7 +274,7 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     from ..data import DataLoader
     from ..models.registry import get_model_factory
     from ..random import manual_seed
-    from .checks import check_input_size
+    from .checks import check_input_fits, check_input_size
 
     kwargs = dict(config.get("model_args") or {})
     folder = None
@@ -306,6 +282,11 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
         train_set, test_set, folder = _load_folder(config, log, progress, expect_folder)
     else:
         get_model_factory(config["model"])  # an unknown name fails before any data loads
+    for decided in ("num_classes", "in_channels"):
+        if decided in kwargs:
+            raise RunConfigError(f"--model-arg {decided}={kwargs[decided]}: a run sizes the model "
+                                 f"to its data ({decided.replace('_', ' ')} of "
+                                 f"{config.get('data') or config['dataset']!r}); leave it out")
 
     manual_seed(config["seed"])
     if folder is None:
@@ -316,9 +297,12 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     if normalization is None:
         normalization = _normalization(config, train_set, int(channels))
     native = tuple(spatial)
+    dense = task_of(train_set) == "segmentation"
+    check_task_augmentation(augmentation(config), task_of(train_set))
     train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                               transform=build_transforms(normalization, augmentation(config),
-                                                         size, native, int(channels)))
+                                                         size, native, int(channels)),
+                              transform_targets=dense)  # a flip moves the label map too
     train_loader = mixing_loader(train_loader, augmentation(config), len(train_set.classes))
     test_loader = DataLoader(test_set, batch_size=max(256, config["batch_size"]),
                              transform=build_transforms(normalization, False, size, native))
@@ -333,6 +317,13 @@ def prepare_run(config, data_dir=None, download=False, normalization=None, init_
     if len(size) == 2:  # images: a dry forward names the layer an image size is too small for
         check_input_size(model, (int(channels),) + tuple(size), name=config["model"],
                          suggest=lambda shape: f"--image-size {shape[1]}")
+    else:  # signals and volumes: a dry forward before training, not a failure in its first step
+        import inspect
+
+        takes_length = "length" in inspect.signature(get_model_factory(config["model"])).parameters
+        check_input_fits(model, (int(channels),) + tuple(size), config["model"], config["dataset"],
+                         suggest=f"use --model-arg length={size[-1]}" if takes_length
+                         else "choose a model for that size")
     parameters = list(model.parameters())
     if config.get("transfer"):
         from .transfer import apply_transfer

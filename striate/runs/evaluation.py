@@ -54,6 +54,12 @@ def evaluation_loader(meta, where, dataset=None, split="test", data_dir=None, do
                              f"was trained on {len(classes)} ({meta.get('dataset')})")
     channels = meta["input_shape"][0]
     image_shape = tuple(data.gather(xp.arange(1))[0].shape[1:])
+    if len(image_shape) != len(meta["input_shape"]):
+        def kind(shape):
+            return f"{len(shape) - 1}-D inputs of {'x'.join(map(str, shape))}"
+        raise RunConfigError(f"--dataset {name}: its {kind(image_shape)} do not fit this model, "
+                             f"trained on {meta.get('dataset')} ({kind(meta['input_shape'])}); "
+                             f"evaluate it on data of that kind")
     if image_shape[0] != channels:
         raise RunConfigError(f"dataset {name!r} has {image_shape[0]}-channel images but the "
                              f"model takes {channels} channels")

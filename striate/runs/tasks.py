@@ -9,7 +9,7 @@ deep inside a layer.
 """
 from .errors import RunConfigError
 
-__all__ = ["task_of", "check_model_fits", "trainer_options",
+__all__ = ["task_of", "check_model_fits", "check_task_augmentation", "trainer_options",
            "task_model_kwargs", "evaluation_task", "SEGMENTATION_MODELS"]
 
 #: Models whose output is a map of class scores (N, K, H, W), not (N, K).
@@ -59,6 +59,20 @@ def check_model_fits(model_name, model, data_shape, task, dataset_name):
         raise RunConfigError(f"the padded U-Net of depth {multiple.bit_length() - 1} needs image "
                              f"sides divisible by {multiple}, but dataset {dataset_name!r} has "
                              f"{_shape_text(data_shape[1:])} images")
+
+
+def check_task_augmentation(spec, task):
+    """A :class:`RunConfigError` for augmentations that a ``task`` cannot take:
+    for segmentation, the batch mixes, which blend class labels (the spatial
+    transforms move the label maps with the images)."""
+    if task != "segmentation" or not spec:
+        return
+    from ..data.augment_spec import check_dense_spec
+
+    try:
+        check_dense_spec(spec)
+    except ValueError as error:
+        raise RunConfigError(f"--augment: {error}") from None
 
 
 def trainer_options(config, train_set, model=None):

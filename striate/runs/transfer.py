@@ -27,6 +27,10 @@ def transfer_config(init_from=None, key=None, freeze=(), new_head=False, lr_head
         return None
     if not os.path.exists(init_from):
         raise RunConfigError(f"--init-from {init_from}: no such file or run directory")
+    if key is not None and os.path.isdir(init_from):
+        raise RunConfigError(f"--init-key {key} picks an entry of a weights file, but --init-from "
+                             f"{init_from} is a run directory, whose checkpoint holds one model; "
+                             "leave --init-key out")
     return {"init_from": os.path.abspath(init_from), "key": key,
             "freeze": list(freeze or []), "new_head": bool(new_head), "lr_head": lr_head}
 

@@ -5,13 +5,14 @@ while training runs (``tail -f``), and loads with one line of pandas
 (``pd.read_json(path, lines=True)``). Non-finite floats are written as
 ``null``: ``NaN`` is not JSON.
 """
+import hashlib
 import json
 import math
 import os
 
 from .atomic import atomic_path
 
-__all__ = ["MetricsLog", "read_metrics"]
+__all__ = ["MetricsLog", "read_metrics", "records_digest"]
 
 
 def _finite(value):
@@ -45,6 +46,16 @@ def read_metrics(path):
     return records
 
 
+def records_digest(records):
+    """SHA-256 (hex) of metrics records, each written as canonical JSON (keys
+    sorted): what a checkpoint keeps of the log lines it covers, so that an
+    edited line can be told on resume whatever the spacing of the file."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(json.dumps(_finite(record), sort_keys=True).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
 class MetricsLog:
     """Append-only log of per-epoch records at ``path``."""
 
@@ -61,13 +72,22 @@ class MetricsLog:
             f.flush()
             os.fsync(f.fileno())
 
+    def _ends_cleanly(self):
+        """Whether the file ends with a newline (or is empty or absent): a
+        torn last line must go before the next record is appended."""
+        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+            return True
+        with open(self.path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+
     def keep_epochs_up_to(self, epoch):
         """Drop the records of epochs after ``epoch``: on resume from a checkpoint
         of epoch ``epoch``, the log must not keep lines of epochs that will be
         trained again (they were logged before a crash cut the run short)."""
         records = self.records()
         kept = [r for r in records if r.get("epoch", 0) <= epoch]
-        if len(kept) == len(records):
+        if len(kept) == len(records) and self._ends_cleanly():
             return kept
         with atomic_path(self.path) as tmp:
             with open(tmp, "w", encoding="utf-8") as f:

@@ -60,9 +60,11 @@ class RunLayout:
     def curve_file(self):
         return os.path.join(self.run_dir, CURVE_FILE)
 
-    def confusion_matrix_file(self, dataset, split):
-        """Where ``striate evaluate`` draws the confusion matrix of ``dataset``'s ``split``."""
-        return os.path.join(self.run_dir, f"confusion_matrix-{dataset}-{split}.png")
+    def confusion_matrix_file(self, dataset, split, tta=None):
+        """Where ``striate evaluate`` draws the confusion matrix of ``dataset``'s
+        ``split`` (under test-time augmentation ``tta``, a file of its own)."""
+        suffix = f"-tta-{tta}" if tta else ""
+        return os.path.join(self.run_dir, f"confusion_matrix-{dataset}-{split}{suffix}.png")
 
     def class_iou_file(self, dataset, split):
         """Where ``striate evaluate`` draws a segmentation model's IoU per class."""

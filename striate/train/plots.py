@@ -25,33 +25,57 @@ def _save(figure, path):
         figure.savefig(tmp, format="png")
 
 
-def plot_learning_curve(records, path, title=None):
+def plot_learning_curve(records, path, title=None, loss_name="cross-entropy"):
     """Loss (left) and accuracy (right) per epoch, train and test, from the
     records of a metrics log (keys ``epoch``, ``train_loss``, ``test_loss``,
-    ``train_acc``, ``test_acc``; missing or null values are skipped)."""
-    figure = _figure(10, 4)
-    loss_axes, acc_axes = figure.subplots(1, 2)
-    for axes, metric, label in ((loss_axes, "loss", "loss"), (acc_axes, "acc", "accuracy (%)")):
+    ``train_acc``, ``test_acc``; missing or null values are skipped). A
+    segmentation run (records with ``test_miou``) gets a third panel, mean IoU,
+    and its accuracy is called what it is: pixel accuracy. ``loss_name`` says
+    what the loss is (``"cross-entropy + 0.5 x Dice"``). Returns the figure."""
+    from matplotlib.ticker import MaxNLocator
+
+    segmentation = any("test_miou" in r or "train_miou" in r for r in records)
+    panels = [("loss", loss_name, 1.0),
+              ("acc", "pixel accuracy (%)" if segmentation else "accuracy (%)", 100.0)]
+    if segmentation:
+        panels.append(("miou", "mean IoU", 1.0))
+    figure = _figure(4.6 * len(panels), 4)
+    epochs = [r["epoch"] for r in records] or [1]
+    for axes, (metric, label, scale) in zip(figure.subplots(1, len(panels)), panels):
+        shown = []
         for split, style in (("train", "o-"), ("test", "s-")):
             points = [(r["epoch"], r.get(f"{split}_{metric}")) for r in records]
-            points = [(e, v) for e, v in points if v is not None]
-            if not points:
-                continue
-            epochs, values = zip(*points)
-            if metric == "acc":
-                values = [100.0 * v for v in values]
-            axes.plot(epochs, values, style, markersize=3, label=split)
+            points = [(e, scale * v) for e, v in points if v is not None]
+            if points:
+                axes.plot(*zip(*points), style, markersize=5 if len(points) == 1 else 3,
+                          label=split, clip_on=False)
+                shown += [v for _, v in points]
         axes.set_xlabel("epoch")
         axes.set_ylabel(label)
+        # Whole epochs only, and room around a single one (not a 0.96..1.04 axis).
+        if len(epochs) <= 12:
+            axes.set_xticks(epochs)
+        else:
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        if shown and metric != "loss":  # a share: from a margin below its lowest value to the top
+            axes.set_ylim(max(0.0, min(shown) - 0.05 * scale), scale)
+        elif shown:
+            axes.set_ylim(0.0, 1.05 * max(shown) or 1.0)
         axes.grid(True, alpha=0.3)
-        axes.legend()
-    if records and records[-1].get("test_acc") is not None:
-        acc_axes.set_title(f"final test accuracy {100.0 * records[-1]['test_acc']:.2f}%")
-    loss_axes.set_title("cross-entropy")
+        if shown:
+            axes.legend()
+        final = records[-1].get(f"test_{metric}") if records else None
+        if metric == "loss":
+            axes.set_title(loss_name)
+        elif final is not None:
+            axes.set_title(f"final test {label.split(' (')[0]} "
+                           + (f"{scale * final:.2f}%" if scale == 100.0 else f"{final:.3f}"))
     if title:
         figure.suptitle(title)
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
 def plot_confusion_matrix(matrix, class_names, path, title=None):

@@ -110,12 +110,14 @@ def segmentation_loss(dice_weight=0.0):
     pixels, plus ``dice_weight`` times :func:`dice_loss` when it is positive."""
     from ..functional import cross_entropy
 
-    if dice_weight < 0:
-        raise ValueError(f"segmentation_loss: dice_weight must be >= 0, got {dice_weight}")
+    if not 0 <= dice_weight < float("inf"):  # also refuses NaN
+        raise ValueError(f"segmentation_loss: dice_weight must be a finite number >= 0, "
+                         f"got {dice_weight}")
 
     def loss(logits, targets):
         value = cross_entropy(logits, targets)
         return value + dice_weight * dice_loss(logits, targets) if dice_weight else value
+    loss.description = f"cross-entropy + {dice_weight:g} x Dice" if dice_weight else "cross-entropy"
     return loss
 
 

@@ -30,8 +30,8 @@ import time
 from ..autograd import no_grad
 from ..backend import xp
 from ..data.mixing import class_indices
-from .checkpoint import load_checkpoint, save_checkpoint
-from .history import MetricsLog
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .history import MetricsLog, records_digest
 from .layout import CURVE_FILE, METRICS_FILE, RunLayout  # noqa: F401 (names kept importable here)
 from .metrics import EpochMetrics
 from .plots import plot_learning_curve
@@ -221,6 +221,9 @@ class Trainer:
         after it, so the next epoch's rate is not the one logged.
         """
         last = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
+        if self.epoch == 0 and "schedule_plan" not in self.meta:
+            # what resume_schedule needs to know of a schedule built for this run
+            self.meta["schedule_plan"] = {"start": 0, "end": int(epochs)}
         if self.distributed is not None:
             self.distributed.start(self)
         while self.epoch < last:
@@ -268,9 +271,13 @@ class Trainer:
     def _write_outputs(self, record):
         os.makedirs(self.out_dir, exist_ok=True)  # only now: a run that fails early leaves nothing
         self._metrics_log.append(record)
+        # the checkpoint vouches for the log lines it covers (see runcheck.py)
+        self.meta["metrics_digest"] = records_digest(
+            r for r in self._metrics_log.records() if r.get("epoch", 0) <= self.epoch)
         if self.plot:
             plot_learning_curve(self._metrics_log.records(), self.layout.curve_file,
-                                title=self.meta.get("title"))
+                                title=self.meta.get("title"),
+                                loss_name=getattr(self.loss_fn, "description", "cross-entropy"))
         self.save()
 
     # ------------------------------------------------------------------ checkpoints
@@ -283,13 +290,25 @@ class Trainer:
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
                                epoch=self.epoch, meta=self.meta)
 
-    def resume(self, path=None):
+    def resume(self, path=None, epochs=None):
         """Restore model, optimizer, scheduler, random state and epoch count from
         a checkpoint (default: this trainer's own) and drop metrics-log lines of
-        epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`."""
+        epochs after it. Returns the :class:`~striate.train.checkpoint.Checkpoint`.
+
+        Resuming this trainer's own run (``out_dir``) first checks the run's
+        files against each other (:func:`~striate.train.runcheck.check_run`,
+        with ``epochs`` the epochs the run will plan, if known) and raises
+        :class:`~striate.train.runcheck.RunMismatchError` if they disagree;
+        the safe repairs it reports are made here and kept in
+        ``self.resume_notes``."""
+        from .runcheck import check_run
+
         path = path or self.checkpoint_path
         if path is None:
             raise ValueError("Trainer.resume: no path given and no out_dir set")
+        own = self.out_dir and os.path.abspath(RunLayout.of(path).run_dir) == \
+            os.path.abspath(self.out_dir)
+        self.resume_notes = check_run(self.out_dir, epochs) if own else []
         checkpoint = load_checkpoint(path)
         checkpoint.load_model(self.model)
         checkpoint.restore_training(self.optimizer, self.scheduler)
@@ -297,6 +316,34 @@ class Trainer:
         if self._metrics_log is not None:
             self.history = self._metrics_log.keep_epochs_up_to(self.epoch)
         return checkpoint
+
+    def resume_schedule(self, schedule, epochs, warmup=0, plan=None, path=None):
+        """:meth:`resume`, then the learning-rate schedule ``schedule`` (a name
+        of :data:`~striate.train.schedules.SCHEDULES`) rebuilt for a run of
+        ``epochs`` epochs in all, by the rules of :mod:`striate.train.schedules`:
+        an unfinished schedule is re-planned to end at ``epochs``, a finished
+        one-cycle or cosine schedule starts a new cycle over the added epochs.
+
+        ``plan`` is the segment the schedule was planned over; by default the
+        one saved in the checkpoint's meta (``schedule_plan``). It is kept in
+        this trainer's meta, so later checkpoints carry it. Replaces this
+        trainer's scheduler and interval; returns ``(checkpoint, note)``, the
+        note saying what became of the schedule (None if unchanged).
+        """
+        from .schedules import resume_schedule
+
+        self.scheduler = None  # rebuilt below: the saved one was planned for its own epochs
+        checkpoint = self.resume(path, epochs)
+        plan = plan if plan is not None else checkpoint.meta.get("schedule_plan")
+        if plan is None:
+            raise CheckpointError(f"{checkpoint.path}: the checkpoint does not say which epochs "
+                                  "its schedule was planned over; pass plan={'start': 0, "
+                                  "'end': <the epochs it was built for>}")
+        steps = len(self.train_loader)
+        self.scheduler, self.scheduler_interval, plan, note = resume_schedule(
+            schedule, self.optimizer, plan, self.epoch, epochs, steps, warmup)
+        self.meta = {**self.meta, "schedule_plan": plan}
+        return checkpoint, note
 
 
 def evaluate(model, loader, loss_fn=None, num_classes=None, topk=5, metrics=None):
