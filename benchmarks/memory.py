@@ -5,7 +5,10 @@
 For each model and library a fresh Python process imports the library,
 builds the model (``benchmarks/train.py``'s: LeNet-5 at batch 128, the small
 ResNet-18 at batch 64, 28x28 input) and its batch, and reads its resident set
-size (the *baseline*). It then runs ``--steps`` training steps (forward,
+size (the *baseline*); ``unet`` is what ``striate train --model unet --dataset
+digit-scenes`` builds by default (the padded full-width U-Net, 64 to 1024
+channels, 11 classes, 48x48 scenes, batch 64, per-pixel cross-entropy), in
+both libraries. It then runs ``--steps`` training steps (forward,
 cross-entropy, backward, SGD step) and reads the process's peak resident set
 size (``getrusage``'s ``ru_maxrss``). The difference is the step's peak
 working memory: activations, saved tensors, gradients, scratch buffers and
@@ -23,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _parse():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default="lenet5,resnet18")
+    parser.add_argument("--models", default="lenet5,resnet18,unet")
     parser.add_argument("--steps", type=int, default=3, help="training steps measured (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
     parser.add_argument("--child", nargs=2, metavar=("LIBRARY", "MODEL"), help=argparse.SUPPRESS)
@@ -43,6 +46,80 @@ def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+#: the U-Net row: batch, classes and scene side of digit-scenes' defaults
+UNET = {"batch": 64, "classes": 11, "size": 48}
+
+
+def torch_unet(torch):
+    """The padded U-Net of :mod:`striate.models.unet` (width 1, depth 4) in torch.nn."""
+    from torch import nn
+
+    def double(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                             nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            channels = [64, 128, 256, 512, 1024]
+            self.encoder = nn.ModuleList(double(cin, cout) for cin, cout in
+                                         zip([1] + channels[:3], channels[:4]))
+            self.pool = nn.MaxPool2d(2, 2)
+            self.bottleneck = double(512, 1024)
+            self.upconvs = nn.ModuleList(nn.ConvTranspose2d(channels[i + 1], channels[i], 2, 2)
+                                         for i in reversed(range(4)))
+            self.decoder = nn.ModuleList(double(2 * channels[i], channels[i])
+                                         for i in reversed(range(4)))
+            self.head = nn.Conv2d(64, UNET["classes"], 1)
+
+        def forward(self, x):
+            skips = []
+            for block in self.encoder:
+                x = block(x)
+                skips.append(x)
+                x = self.pool(x)
+            x = self.bottleneck(x)
+            for up, block, skip in zip(self.upconvs, self.decoder, reversed(skips)):
+                x = block(torch.cat([skip, up(x)], 1))
+            return self.head(x)
+
+    torch.manual_seed(0)
+    return UNet()
+
+
+def unet_step(library, threads):
+    """(train step, images, label maps) of the U-Net row."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n, size = UNET["batch"], UNET["size"]
+    x = rng.standard_normal((n, 1, size, size)).astype(np.float32)
+    y = rng.integers(0, UNET["classes"], (n, size, size)).astype(np.int64)
+    if library == "striate":
+        import striate
+        from striate import models, optim
+        from striate.functional import cross_entropy
+
+        striate.manual_seed(0)
+        model = models.create("unet", num_classes=UNET["classes"], in_channels=1, padded=True)
+        optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        wrap = striate.Tensor
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+        model = torch_unet(torch)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        cross_entropy, wrap = torch.nn.functional.cross_entropy, torch.from_numpy
+
+    def step(images, labels):
+        loss = cross_entropy(model(wrap(images)), wrap(labels))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step, x, y
+
+
 def child(library, name, steps, threads):
     """Runs in the fresh process: prints {"baseline": MiB, "peak": MiB}."""
     from threads import pin_threads
@@ -54,16 +131,19 @@ def child(library, name, steps, threads):
     import train as bench  # benchmarks/train.py: the same models and batches
 
     rng = np.random.default_rng(0)
-    batch = bench.BATCH[name]
-    x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, batch).astype(np.int64)
-    if library == "striate":
-        step, _, _ = bench.striate_steps(name, "sgd")
+    if name == "unet":
+        step, x, y = unet_step(library, threads)
     else:
-        import torch
+        batch = bench.BATCH[name]
+        x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+        y = rng.integers(0, 10, batch).astype(np.int64)
+        if library == "striate":
+            step, _, _ = bench.striate_steps(name, "sgd")
+        else:
+            import torch
 
-        torch.set_num_threads(threads)
-        step, _, _ = bench.torch_steps(torch, name, "sgd")
+            torch.set_num_threads(threads)
+            step, _, _ = bench.torch_steps(torch, name, "sgd")
     baseline = resident_mib()
     for _ in range(steps):
         step(x, y)
@@ -95,7 +175,8 @@ def main(args):
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:
         ours = measure("striate", name, args.steps, args.threads)
         theirs = measure("torch", name, args.steps, args.threads)
-        print(f"{name:<10} {BATCH[name]:>5} {ours:>12.0f} {theirs:>12.0f} {ours / theirs:>6.2f}",
+        batch = UNET["batch"] if name == "unet" else BATCH[name]
+        print(f"{name:<10} {batch:>5} {ours:>12.0f} {theirs:>12.0f} {ours / theirs:>6.2f}",
               flush=True)
 
 

@@ -19,6 +19,7 @@ Gradients are accumulated: ``backward()`` adds into ``.grad`` of the leaves, and
 ``zero_grad()`` (on a module or optimizer) or ``tensor.grad = None`` resets them.
 """
 import contextlib
+import weakref
 
 from . import backend
 from .backend import xp
@@ -83,7 +84,7 @@ class Function:
                 _check_broadcast(self.name, arrays)
             raise
         if record:
-            self.inputs = tensors
+            self.inputs = [_edge(t) for t in tensors]
             output.requires_grad = True
             output.creator = self
         for observe in call_observers:
@@ -99,6 +100,50 @@ class Function:
     @property
     def name(self):
         return type(self).__name__
+
+
+class _Node:
+    """What the graph keeps of an intermediate tensor that an op consumed:
+    its creator, shape and flags, not its data. A ReLU needs only its mask,
+    so the convolution's output it read is freed as soon as nothing else
+    holds it, as in PyTorch; the ops keep what their backward needs
+    themselves. One node per tensor (``tensor._node``), so that a tensor
+    consumed twice sums both gradients; ``retain_grad()`` still reaches the
+    tensor through a weak reference while the user holds it."""
+
+    __slots__ = ("creator", "requires_grad", "shape", "_tensor", "__weakref__")
+
+    def __init__(self, tensor):
+        self.creator, self.requires_grad = tensor.creator, tensor.requires_grad
+        self.shape = tensor.shape
+        self._tensor = weakref.ref(tensor)
+
+    @property
+    def retains_grad(self):
+        tensor = self._tensor()
+        return tensor is not None and tensor.retains_grad
+
+    @property
+    def grad(self):
+        tensor = self._tensor()
+        return None if tensor is None else tensor.grad
+
+    @grad.setter
+    def grad(self, value):
+        tensor = self._tensor()
+        if tensor is not None:
+            tensor.grad = value
+
+
+def _edge(tensor):
+    """The graph's edge to an input: a leaf itself (its ``.grad`` is filled
+    in), an intermediate tensor through its :class:`_Node`."""
+    if tensor.creator is None:
+        return tensor
+    node = tensor.__dict__.get("_node")
+    if node is None or node.creator is not tensor.creator:
+        node = tensor._node = _Node(tensor)
+    return node
 
 
 def _first_tensor(values):

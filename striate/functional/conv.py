@@ -317,6 +317,20 @@ def weight_gradient(positions, cols, weight_shape):
     return xp.ascontiguousarray(transposed.transpose(0, 2, 1)).reshape(weight_shape)
 
 
+#: the im2col columns of one GEMM that nothing keeps are made for a few samples
+#: at a time, so that they stay under this size (one sample at least)
+CHUNK_BYTES = 64 << 20
+
+
+def chunk_size(x_shape, w_shape, itemsize):
+    """How many samples of an ``x_shape`` (N, C, *S) input, correlated with
+    an (O, C/G, *K) weight of ``w_shape``, have columns of at most
+    :data:`CHUNK_BYTES` (the columns hold C*K values per pixel, about as many
+    per output position at stride 1)."""
+    per_sample = prod(x_shape[1:]) * prod(w_shape[2:]) * itemsize
+    return max(1, CHUNK_BYTES // max(1, per_sample))
+
+
 def empty_gradients(needs, x_shape, w_shape, grad):
     """The gradients of a convolution of an empty batch: an empty input
     gradient, zero weight and bias gradients (sums over no samples)."""
@@ -360,18 +374,40 @@ class Conv(Function):
         # (weight_gradient_flipped), and x itself is all that is kept.
         self.from_grad_columns = need_x and need_w and self.flipped_ok
         keeps_columns = need_w and not self.from_grad_columns
-        out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation, self.groups,
-                                       columns_kept=keeps_columns)
+        if keeps_columns:
+            out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation,
+                                           self.groups, columns_kept=True)
+        else:  # the columns are scratch: make them a few samples at a time
+            out, saved = self.correlate_in_chunks(x, w), None
         if b is not None:
             out += b.reshape(_bias_shape(out.ndim - 2))
         self.padded_shape = x.shape[:2] + tuple(s + b + a for s, (b, a) in
                                                 zip(x.shape[2:], self.pads))
         self.w = w if need_x else None
         self.x = x if self.from_grad_columns else None
-        self.saved = saved if keeps_columns else None
-        if self.saved is None:
-            saved.release()
+        self.saved = saved
         self.w_shape = w.shape
+        return out
+
+    def correlate_in_chunks(self, x, w):
+        """The output (N, O, *out), channel-major, computed for at most
+        :func:`chunk_size` samples at a time: the columns of a whole batch
+        (K times the input) are never made at once when nothing keeps them."""
+        n = x.shape[0]
+        step = chunk_size(x.shape, w.shape, x.itemsize)
+        if step >= n:
+            out, saved = pad_and_correlate(x, self.pads, w, self.stride, self.dilation,
+                                           self.groups)
+            saved.release()
+            return out
+        out = None
+        for start in range(0, n, step):
+            part, saved = pad_and_correlate(x[start:start + step], self.pads, w, self.stride,
+                                            self.dilation, self.groups)
+            saved.release()
+            if out is None:  # channel-major, as the unchunked output
+                out = xp.empty((part.shape[1], n) + part.shape[2:], part.dtype).swapaxes(0, 1)
+            out[start:start + step] = part
         return out
 
     def __del__(self):
@@ -400,11 +436,7 @@ class Conv(Function):
             # Input gradient = transposed convolution of the output gradient
             # (a correlation with the flipped filters, as the notes derive it).
             if self.flipped_ok:
-                gx, grad_columns = correlate_flipped(grad, self.w, self.dilation, self.groups,
-                                                     self.pads, self.from_grad_columns)
-                if self.from_grad_columns:
-                    gw = weight_gradient_flipped(grad_columns, self.x, self.groups, self.w_shape)
-                grad_columns.release()
+                gx, gw = self.flipped_in_chunks(grad)
             elif self.saved is not None and self.saved.route == "strips":
                 gx = self.saved.input_gradient(grad, self.w, self.groups, self.pads)
             else:
@@ -418,6 +450,33 @@ class Conv(Function):
         if self.saved is not None:
             self.saved.forget_gradient()  # shared by gx and gw only
         return gx, gw, gb
+
+    def flipped_in_chunks(self, grad):
+        """The input gradient by the flipped correlation and, when the forward
+        kept x for it, the weight gradient from the same columns; for at most
+        :func:`chunk_size` samples at a time (the columns of the output
+        gradient are K times its size)."""
+        n = grad.shape[0]
+        step = chunk_size(grad.shape, (self.w_shape[1] * self.groups,) + self.w_shape[:1]
+                          + self.w_shape[2:], grad.itemsize)
+        gx = gw = None
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            gx_part, grad_columns = correlate_flipped(grad[part], self.w, self.dilation,
+                                                      self.groups, self.pads,
+                                                      self.from_grad_columns)
+            if self.from_grad_columns:
+                gw_part = weight_gradient_flipped(grad_columns, self.x[part], self.groups,
+                                                  self.w_shape)
+                gw = gw_part if gw is None else gw + gw_part
+            grad_columns.release()
+            if step >= n:
+                return gx_part, gw
+            if gx is None:
+                gx = xp.empty((gx_part.shape[1], n) + gx_part.shape[2:],
+                              gx_part.dtype).swapaxes(0, 1)
+            gx[part] = gx_part
+        return gx, gw
 
 
 class ConvTranspose(Function):
