@@ -39,8 +39,13 @@ def server(tmp_path_factory):
 
 def call(server, method, path, body=None, headers=None):
     """(status, decoded JSON or raw bytes) of one request."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    connection.request(method, path, body=body, headers=headers or {})
+    if headers is None:  # what the page sends: JSON as JSON, pictures as PNG
+        headers = {}
+        if method == "POST":
+            headers["Content-Type"] = "application/json" if isinstance(body, str) or body is None \
+                else "image/png"
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     data = response.read()
     connection.close()

@@ -356,12 +356,16 @@ def _input_shape(text):
 
 
 def release_memory():
-    """Hand freed memory back to the system after a large request (glibc
-    keeps freed heap pages otherwise, and the process never shrinks)."""
+    """Hand freed memory back to the system after a large request: the conv
+    ops' idle scratch buffers, and the heap pages glibc keeps (``import
+    striate`` asks it to keep up to 256 MiB for the next training step)."""
     import ctypes
     import gc
 
+    from ..functional.windows import clear_workspace
+
     gc.collect()
+    clear_workspace()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

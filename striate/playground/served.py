@@ -211,6 +211,7 @@ class ServedModel:
             channels = activation.shape[1]
             layers.append({"name": name, "shape": list(activation.shape[1:]),
                            "channels_shown": min(channels, MAX_CHANNELS),
+                           "columns": min(channels, MAX_CHANNELS, 8),
                            "image": pictures.png_data_url(
                                pictures.tile(activation[0, :MAX_CHANNELS],
                                              columns=min(channels, MAX_CHANNELS, 8)))})
@@ -233,7 +234,7 @@ class ServedModel:
             shown = weights.mean(axis=1)[:64]
             layers.append({"name": name, "shape": list(weights.shape),
                            "image": pictures.png_data_url(
-                               pictures.tile(shown, columns=min(len(shown), 16)))})
+                               pictures.tile(shown, columns=min(len(shown), 8)))})
         return layers
 
     # ------------------------------------------------------------------ the test split
