@@ -211,7 +211,8 @@ def test_a_neuron_of_lenet5_reports_the_summarys_receptive_field(server):
         assert bottom - top + 1 == fields[layer][0] and right - left + 1 == fields[layer][1]
     conv = answer   # features.3: inputs times weights, summed, plus bias, is the cell's value
     assert conv["sum"] + conv["bias"] == pytest.approx(conv["value"], abs=1e-4)
-    assert [2, 2] in conv["next"]["cells"] and conv["next"]["layer"] == "features.4"
+    assert conv["next"] == {"layer": "features.4", "type": "ReLU", "channels": [1],
+                            "cells": [[5, 5]], "shape": [16, 10, 10]}
 
 
 def test_the_backward_views_max_pool_gradient_is_non_zero_only_at_winners(server):

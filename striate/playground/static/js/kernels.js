@@ -99,10 +99,10 @@ async function update() {
       ? `Output values run from ${result.min.toFixed(2)} to ${result.max.toFixed(2)}: signed, so drawn blue below zero, `
         + `white at zero and red above (scale ±${result.scale.high.toFixed(2)}; beyond it, the end colours).`
       : `Output values run from ${result.min.toFixed(2)} to ${result.max.toFixed(2)}; shown clipped to 0…1 (black…white).`;
-    const scale = document.getElementById('kernel-scale');
-    scale.hidden = !signed;
-    scale.dataset.low = String(result.scale.low);
-    scale.dataset.high = String(result.scale.high);
+    const legend = document.getElementById('kernel-scale');
+    legend.hidden = !signed;
+    legend.dataset.low = String(result.scale.low);
+    legend.dataset.high = String(result.scale.high);
     document.getElementById('kernel-scale-low').textContent = result.scale.low.toFixed(2);
     document.getElementById('kernel-scale-high').textContent = `+${result.scale.high.toFixed(2)}`;
     output.dataset.request = String(mine);
