@@ -314,8 +314,10 @@ def kernel(request, body):
         raise ApiError(400, "the kernel's output overflows (it is not finite): use smaller "
                             "kernel values")
     low, high = float(out.min()), float(out.max())
-    signed = low < 0
-    if signed:  # a signed response (an edge detector): blue below zero, red above, as `striate kernels`
+    # A zero-sum kernel (an edge detector) answers with signed values: blue below
+    # zero, red above, as `striate kernels` draws them; the others as a photo editor would.
+    signed = low < 0 and abs(float(weight.sum())) < 1e-9
+    if signed:
         limit = pictures.signed_limit(out)
         picture = pictures.diverging(out.mean(axis=2) if out.ndim == 3 else out, limit)
         scale = {"map": "diverging", "low": -limit, "high": limit}

@@ -73,10 +73,7 @@ async function load() {
     showError(errorBox, null);
   } catch (error) {
     showError(errorBox, error);
-    if (error.status === 503) {   // no model yet: load by itself once there is one
-      await whenModelReady();
-      load();
-    }
+    if (error.status === 503) whenModelReady().then(load);   // no model yet: load by itself once there is one
   }
 }
 

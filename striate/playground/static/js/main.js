@@ -53,10 +53,9 @@ export async function refreshBadge() {
     const health = await getJSON('/api/health');
     badge.textContent = health.model ? `model: ${health.model}` : 'no model yet';
     if (health.training) badge.append(el('span', { text: ' · training' }));
-    if ((health.model || '') !== (document.body.dataset.served || '')) {
-      await refreshRuns();
-      window.dispatchEvent(new CustomEvent('served-changed'));
-    }
+    const before = document.body.dataset.served || '';
+    await refreshRuns();   // a finished run joins the picker (it is served only when picked)
+    if ((health.model || '') !== before) window.dispatchEvent(new CustomEvent('served-changed'));
   } catch (error) {
     badge.textContent = 'server unreachable';
   }
