@@ -523,6 +523,9 @@ def test_every_page_opens_without_console_errors_and_is_photographed(browser, se
                 page.wait_for_selector("[data-testid=conv-arith][data-output]")
             if name == "inspect":
                 page.wait_for_selector("#inspect-maps img")
+            if name == "train":  # the earlier tests trained: their last job's table and filters
+                page.wait_for_selector("#train-epochs-table tbody tr")
+                page.wait_for_selector("[data-testid=train-filters][data-epoch]")
             if name == "architecture":
                 page.wait_for_selector("[data-testid=summary-table] tbody tr")
             page.wait_for_load_state("networkidle")
