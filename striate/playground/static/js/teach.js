@@ -53,10 +53,12 @@ export function showNeuron(result, explained) {
                              width: `${(rf.box[1][1] - rf.box[1][0] + 1) * scale}px`,
                              height: `${(rf.box[0][1] - rf.box[0][0] + 1) * scale}px` });
   const words = el('div', { class: 'small' });
+  const clipped = rf.box.some(([low, high], axis) => high - low + 1 < rf.size[axis]);
   words.append(el('p', { text: `Receptive field: ${rf.size.join('×')} input pixels (as striate summary prints it), `
     + `built layer by layer as RF_out = RF_in + d·(k − 1)·jump_in; neighbouring cells of this layer are `
-    + `${rf.jump.join('×')} input pixels apart. Drawn in orange over the model's input (clipped at the border: `
-    + `rows ${rf.box[0][0]}–${rf.box[0][1]}, columns ${rf.box[1][0]}–${rf.box[1][1]}).` }));
+    + `${rf.jump.join('×')} input pixels apart. Drawn in orange over the model's input: `
+    + `rows ${rf.box[0][0]}–${rf.box[0][1]}, columns ${rf.box[1][0]}–${rf.box[1][1]}`
+    + `${clipped ? ' (cut at the image border: the rest of the field is padding)' : ''}.` }));
   const arithmetic = el('div', { class: 'arith', 'data-testid': 'neuron-arith' });
   if (result.kind === 'conv') {
     const shownChannels = Math.min(result.inputs.length, 3);
