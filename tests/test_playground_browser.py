@@ -162,7 +162,7 @@ def test_the_summary_of_alexnet_original_shows_its_first_conv_layer(page, server
     assert page.errors == []
 
 
-# --------------------------------------------------------------------------- faults of issue 23
+# --------------------------------------------------------------------------- the served run, safety, errors
 
 
 def test_a_finished_training_run_is_served_only_once_picked(page, server):

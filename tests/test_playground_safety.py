@@ -1,6 +1,6 @@
-"""The playground under attack and under load (issue: cross-site requests,
-hostile JSON, requests that would exhaust the server) and the teaching
-endpoints' numbers, against a real uvicorn server on 127.0.0.1."""
+"""The playground under attack and under load (cross-site requests, hostile
+JSON, requests that would exhaust the server), the run picker, and the
+teaching endpoints' numbers, against a real uvicorn server on 127.0.0.1."""
 import json
 import os
 import time
@@ -113,7 +113,7 @@ def test_the_unet_summary_at_1024_is_refused_and_the_server_stays_small_and_heal
     began = time.monotonic()
     status, answer = call(server, "GET", "/api/summary?model=unet&input=1,1024,1024")
     assert_json_error(status, answer, 413, "unet", "MB of activations", "smaller input")
-    # The refusal's estimate is far over the limit (the real run grew a server to 23.7 GB).
+    # The refusal's estimate is far over the limit, not a near miss.
     needed = float(answer["error"].split("about ")[1].split(" MB")[0].replace(",", ""))
     assert needed * 2**20 > 4 * SUMMARY_LIMITS["activation_bytes"]
     assert time.monotonic() - began < 120
