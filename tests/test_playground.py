@@ -39,8 +39,13 @@ def server(tmp_path_factory):
 
 def call(server, method, path, body=None, headers=None):
     """(status, decoded JSON or raw bytes) of one request."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    connection.request(method, path, body=body, headers=headers or {})
+    if headers is None:  # what the page sends: JSON as JSON, pictures as PNG
+        headers = {}
+        if method == "POST":
+            headers["Content-Type"] = ("application/json" if body is None or isinstance(body, str)
+                                       or body[:1] in (b"{", b"[") else "image/png")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     data = response.read()
     connection.close()
@@ -296,7 +301,8 @@ def test_a_20_mb_upload_gets_413(server):
 def test_an_upload_without_a_declared_length_is_cut_at_5_mb(server):
     chunk = bytes(1 << 20)
     body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
-    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Transfer-Encoding: chunked\r\n"
             b"Connection: close\r\n\r\n")
     answer = _raw_post(server, head, body)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]

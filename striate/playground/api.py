@@ -19,6 +19,19 @@ server's own, test images are indices, pictures travel as request bodies.
     GET  /api/train/status
     GET  /api/train/stream?job=J&since=I    server-sent events (see :mod:`.training`)
     GET  /api/inspect/filters | confusion | wrong?count=K | image?index=I
+    GET  /api/runs                      the runs a learner may serve; which one is served
+    POST /api/runs/select               JSON {run}: serve that run (a name, never a path)
+    POST /api/teach/conv                JSON {kernel, padding, stride, dilation, bias, image}:
+                                        every window position's patch, products, sum, output
+    POST /api/teach/neuron?layer=L&channel=C&y=Y&x=X   body: PNG -> one cell's arithmetic,
+                                        receptive field and the next layer's cells it feeds
+    POST /api/teach/backward?layer=L&filter=F          body: PNG -> the gradient at every layer
+
+Every request is costed before it is done: a summary's activations and time
+(:data:`SUMMARY_LIMITS`, estimated from small probes of the same model) and a
+kernel's output size (:data:`KERNEL_LIMITS`); a request over them is refused
+with 413 and a message, so that no request inside the page's own fields can
+exhaust the server.
 """
 import asyncio
 import functools
@@ -29,12 +42,21 @@ from . import pictures
 from .served import Unavailable
 from .training import JobConflict
 
-__all__ = ["ApiError", "MAX_UPLOAD", "read_body", "routes"]
+__all__ = ["ApiError", "MAX_UPLOAD", "SUMMARY_LIMITS", "KERNEL_LIMITS", "read_body", "routes",
+           "release_memory"]
 
 #: The largest request body the playground reads (bytes).
 MAX_UPLOAD = 5 * 1024 * 1024
 #: Uploaded photos for the Kernels page are shrunk to this longest side.
 KERNEL_IMAGE_SIDE = 512
+#: A summary is refused when its estimated forward activations or time exceed these.
+SUMMARY_LIMITS = {"activation_bytes": 512 * 2**20, "seconds": 10.0}
+#: Mult-adds per second assumed for the time estimate (a slow CPU's numpy).
+SUMMARY_RATE = 3e9
+#: Kernel requests: the largest stride, dilation and padding (each side), kernel
+#: side and value, and output values (pixels times channels).
+KERNEL_LIMITS = {"stride": 64, "dilation": 64, "padding": 64, "side": 15, "value": 1e6,
+                 "output_values": 4_000_000}
 
 
 class ApiError(Exception):
@@ -51,10 +73,11 @@ def error_response(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
 
-def endpoint(function):
+def endpoint(function, body_type=None):
     """Run the (synchronous) ``function(request, body)`` in a worker thread,
     reading at most :data:`MAX_UPLOAD` bytes of body first, and turn the
-    library's complaints about the request into 4xx JSON errors."""
+    library's complaints about the request into 4xx JSON errors.
+    ``body_type="json"``: a POST must declare ``application/json``."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse, Response
 
@@ -64,6 +87,11 @@ def endpoint(function):
     @functools.wraps(function)
     async def wrapper(request):
         try:
+            if body_type == "json" and request.method == "POST":
+                kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                if kind != "application/json":
+                    raise ApiError(403, f"{request.url.path} takes application/json, not "
+                                        f"{kind or 'a body without a type'}")
             body = await read_body(request) if request.method == "POST" else b""
             result = await run_in_threadpool(function, request, body)
         except ApiError as error:
@@ -74,9 +102,15 @@ def endpoint(function):
             return error_response(503, str(error))
         except (ValueError, TypeError, RunConfigError, CheckpointError) as error:
             return error_response(400, str(error) or type(error).__name__)
+        except RecursionError:
+            return error_response(400, "the request is nested too deeply to read")
         if isinstance(result, Response):
             return result
-        return JSONResponse(result)
+        try:
+            return JSONResponse(result)
+        except ValueError:  # NaN or infinity has no JSON spelling
+            return error_response(400, "the answer holds a number that is not finite (NaN or "
+                                       "infinity); use smaller values")
 
     return wrapper
 
@@ -119,6 +153,9 @@ def _json(body):
         value = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is JSON nested too deeply to read; the "
+                            "playground's requests are flat objects") from None
     if not isinstance(value, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return value
@@ -203,40 +240,93 @@ def _kernel_image(source):
     return image_array(picture)
 
 
-def _pair_option(value):
-    if isinstance(value, list) and len(value) == 2:
-        return tuple(value)
-    return value
+def _size_option(name, value, low, words=()):
+    """``value`` of the kernel option ``name``: one of ``words``, a whole
+    number from ``low`` to its limit, or a pair of them (as a tuple)."""
+    high = KERNEL_LIMITS[name]
+    if isinstance(value, str) and value in words:
+        return value
+    items = value if isinstance(value, list) else [value]
+    if len(items) not in (1, 2) or any(isinstance(v, bool) or not isinstance(v, int)
+                                       or not low <= v <= high for v in items):
+        spelled = " or ".join([*(repr(w) for w in words), f"a whole number from {low} to {high}",
+                               "a pair of them"])
+        raise ApiError(400, f"{name} must be {spelled}; got {json.dumps(value)[:60]}")
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def _kernel_matrix(matrix):
+    """The kernel option: a preset name or a list of rows of finite numbers,
+    at most :data:`KERNEL_LIMITS` ``side`` square and ``value`` in size."""
+    from ..kernels import KERNELS
+
+    if isinstance(matrix, str):
+        if matrix not in KERNELS:
+            raise ApiError(400, f"unknown kernel {matrix!r}; the presets are {sorted(KERNELS)}")
+        return KERNELS[matrix]
+    side, limit = KERNEL_LIMITS["side"], KERNEL_LIMITS["value"]
+    if (not isinstance(matrix, list) or not matrix or len(matrix) > side
+            or any(not isinstance(row, list) or not row or len(row) > side for row in matrix)):
+        raise ApiError(400, f"the kernel must be rows of numbers, at most {side}x{side}")
+    for r, row in enumerate(matrix):
+        for c, value in enumerate(row):
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not abs(value) <= limit):
+                raise ApiError(400, f"kernel row {r + 1}, column {c + 1}: {value!r} is not a "
+                                    f"number from {-limit:g} to {limit:g}")
+    if len({len(row) for row in matrix}) != 1:
+        raise ApiError(400, "every row of the kernel must have the same length")
+    return xp.asarray(matrix, dtype=xp.float64)
+
+
+def kernel_request(options, allowed=()):
+    """Checked kernel options: ``(weight, mode, padding, stride, dilation, image)``."""
+    unknown = sorted(set(options) - {"kernel", "mode", "padding", "stride", "dilation", "image",
+                                     *allowed})
+    if unknown:
+        raise ApiError(400, f"unknown kernel options {unknown}")
+    weight = _kernel_matrix(options.get("kernel", "identity"))
+    mode = options.get("mode", "correlate")
+    if mode not in ("correlate", "convolve"):
+        raise ApiError(400, f"mode must be 'correlate' or 'convolve', got {mode!r}")
+    padding = _size_option("padding", options.get("padding", "same"), 0, ("same", "valid"))
+    stride = _size_option("stride", options.get("stride", 1), 1)
+    dilation = _size_option("dilation", options.get("dilation", 1), 1)
+    return weight, mode, padding, stride, dilation, options.get("image")
 
 
 def kernel(request, body):
     from ..kernels import apply, output_shape
 
-    options = _json(body)
-    unknown = sorted(set(options) - {"kernel", "mode", "padding", "stride", "dilation", "image"})
-    if unknown:
-        raise ApiError(400, f"unknown kernel options {unknown}")
-    matrix = options.get("kernel", "identity")
-    if isinstance(matrix, list) and (len(matrix) > 15 or any(
-            not isinstance(row, list) or len(row) > 15 for row in matrix)):
-        raise ApiError(400, "the kernel may be at most 15x15")
-    padding = _pair_option(options.get("padding", "same"))
-    stride = _pair_option(options.get("stride", 1))
-    dilation = _pair_option(options.get("dilation", 1))
-    for name, value in (("stride", stride), ("dilation", dilation), ("padding", padding)):
-        if isinstance(value, int) and value > 64:
-            raise ApiError(400, f"{name} may be at most 64, got {value}")
-    image = _kernel_image(options.get("image"))
-    out = apply(image, matrix, mode=options.get("mode", "correlate"), padding=padding,
-                stride=stride, dilation=dilation)
-    from ..kernels import KERNELS
-
-    weight = KERNELS[matrix] if isinstance(matrix, str) else xp.asarray(matrix)
+    weight, mode, padding, stride, dilation, source = kernel_request(_json(body))
+    image = _kernel_image(source)
     size = output_shape(image.shape, weight.shape, padding=padding, stride=stride,
                         dilation=dilation)
+    channels = image.shape[2] if image.ndim == 3 else 1
+    values = max(size[0], 0) * max(size[1], 0) * channels
+    if values > KERNEL_LIMITS["output_values"]:
+        raise ApiError(413, f"this kernel's output would hold {values:,} values; the playground "
+                            f"computes at most {KERNEL_LIMITS['output_values']:,}: use less "
+                            "padding or a larger stride")
+    with xp.errstate(all="ignore"):
+        out = apply(image, weight, mode=mode, padding=padding, stride=stride, dilation=dilation)
+    if not xp.isfinite(out).all():
+        raise ApiError(400, "the kernel's output overflows (it is not finite): use smaller "
+                            "kernel values")
+    low, high = float(out.min()), float(out.max())
+    # A zero-sum kernel (an edge detector) answers with signed values: blue below
+    # zero, red above, as `striate kernels` draws them; the others as a photo editor would.
+    signed = low < 0 and abs(float(weight.sum())) < 1e-9
+    if signed:
+        limit = pictures.signed_limit(out)
+        picture = pictures.diverging(out.mean(axis=2) if out.ndim == 3 else out, limit)
+        scale = {"map": "diverging", "low": -limit, "high": limit}
+    else:
+        picture = (xp.clip(out, 0, 1) * 255 + 0.5).astype(xp.uint8)
+        scale = {"map": "grey", "low": 0.0, "high": 1.0}
     return {"input_shape": list(image.shape[:2]), "output_shape": list(out.shape[:2]),
-            "formula_shape": list(size), "min": float(out.min()), "max": float(out.max()),
-            "image": pictures.png_data_url((xp.clip(out, 0, 1) * 255 + 0.5).astype(xp.uint8))}
+            "formula_shape": list(size), "min": low, "max": high, "scale": scale,
+            "image": pictures.png_data_url(picture)}
 
 
 # --------------------------------------------------------------------------- architecture
@@ -267,29 +357,134 @@ def _input_shape(text):
     return values
 
 
+def release_memory():
+    """Hand freed memory back to the system after a large request: the conv
+    ops' idle scratch buffers, and the heap pages glibc keeps (``import
+    striate`` asks it to keep up to 256 MiB for the next training step)."""
+    import ctypes
+    import gc
+
+    from ..functional.windows import clear_workspace
+
+    gc.collect()
+    clear_workspace()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _create(name, channels):
+    from .. import models
+
+    options = {}
+    if channels is not None and "in_channels" in models.model_options(name):
+        options["in_channels"] = channels
+    return models.create(name, **options)
+
+
+@functools.lru_cache(maxsize=16)
+def _cost_probes(name, channels):
+    """``[(side, activation bytes, mult-adds), ...]``: the summary of model
+    ``name`` measured on two small square inputs, the smallest it takes from
+    a quarter of its own side on and one a quarter of its side larger (a few
+    sides are tried for each: some nets take only sides of a certain form);
+    on its own input alone when it takes no smaller one. Cached per model and
+    channel count."""
+    from ..summary import summary
+
+    model = _create(name, channels)
+    native = tuple(model.input_shape)
+    default = max(native[1:])
+    channels = native[0] if channels is None else channels
+
+    def measure(side):
+        shape = (channels, side, side) if len(native) == 3 else (channels, side)
+        try:
+            result = summary(model, shape, depth=1)
+        except (RuntimeError, ValueError):
+            return None
+        return side, result.activation_bytes, result.total_mult_adds
+
+    probes, start = [], max(16, default // 4) // 4 * 4
+    for _ in range(2):
+        for side in range(start, min(start + 64, default), 4):
+            probe = measure(side)
+            if probe:
+                probes.append(probe)
+                start = side + max(8, default // 4) // 4 * 4
+                break
+    if not probes:
+        probes = [p for p in [measure(default)] if p]
+    del model
+    release_memory()
+    return tuple(probes)
+
+
+def estimate_summary(name, shape):
+    """``(activation bytes, mult-adds)`` that the summary of ``name`` at
+    ``shape`` (C, H, W) would cost, without running it: per input pixel as
+    the largest probe of :func:`_cost_probes` measured, growing with the side
+    as it grew between the two probes (valid convolutions lose a border, so
+    a larger input costs more per pixel), times the requested pixels, and
+    20% on top."""
+    probes = _cost_probes(name, shape[0])
+    if not probes:
+        return None
+    side = max(shape[1:])
+    pixels = float(side) ** 2
+
+    def extrapolate(index):
+        per_pixel = [p[index] / p[0] ** 2 for p in probes]
+        grown = per_pixel[-1]
+        if len(probes) == 2 and side > probes[1][0]:
+            slope = (per_pixel[1] - per_pixel[0]) / (probes[1][0] - probes[0][0])
+            grown = max(grown, per_pixel[1] + slope * (side - probes[1][0]))
+        return 1.2 * grown * pixels
+
+    return extrapolate(1), extrapolate(2)
+
+
 @functools.lru_cache(maxsize=32)
 def _summary(name, shape, depth):
-    from .. import models
     from ..runs.checks import check_input_size
     from ..summary import summary
 
-    options = {}
-    if shape is not None and "in_channels" in models.model_options(name):
-        options["in_channels"] = shape[0]
-    model = models.create(name, **options)
+    model = _create(name, None if shape is None else shape[0])
     shape = tuple(shape or model.input_shape)
     check_input_size(model, shape, name=name,
                      suggest=lambda usable: "input " + ",".join(map(str, usable)))
     result = summary(model, shape, depth=depth)
     rows = [{"name": layer.name, "type": layer.type, "depth": layer.depth,
              "output_shape": layer.output_shape, "params": layer.num_params,
-             "mult_adds": layer.mult_adds, "receptive_field": layer.receptive_field}
+             "mult_adds": layer.mult_adds, "receptive_field": layer.receptive_field,
+             "jump": layer.jump}
             for layer in result.layers if layer.is_leaf]
     return {"model": name, "input_shape": list(shape), "rows": rows,
             "total_params": result.total_params, "trainable_params": result.trainable_params,
             "total_mult_adds": result.total_mult_adds,
             "activations_mb": result.activation_bytes / 1e6,
             "params_mb": result.param_bytes / 1e6}
+
+
+def _check_summary_cost(name, shape):
+    """Refuse (413) a summary whose estimated activations or time exceed :data:`SUMMARY_LIMITS`."""
+    if shape is None:
+        shape = tuple(_create(name, None).input_shape)
+    if len(shape) != 3:
+        return
+    estimate = estimate_summary(name, shape)
+    if estimate is None:
+        return
+    activation, mult_adds = estimate
+    seconds = mult_adds / SUMMARY_RATE
+    limit_bytes, limit_seconds = SUMMARY_LIMITS["activation_bytes"], SUMMARY_LIMITS["seconds"]
+    if activation > limit_bytes or seconds > limit_seconds:
+        raise ApiError(413, f"the summary of {name} at input {','.join(map(str, shape))} would "
+                            f"need about {activation / 2**20:,.0f} MB of activations and "
+                            f"{seconds:,.1f} s; the playground computes summaries of at most "
+                            f"{limit_bytes / 2**20:,.0f} MB and {limit_seconds:g} s: ask for a "
+                            "smaller input (fewer pixels)")
 
 
 def model_summary(request, body):
@@ -301,7 +496,11 @@ def model_summary(request, body):
     get_model_factory(name)  # an unknown name is a 400 naming the zoo
     text = request.query_params.get("input", "")
     shape = _input_shape(text) if text else None
-    return _summary(name, shape, 99)
+    _check_summary_cost(name, shape)
+    try:
+        return _summary(name, shape, 99)
+    finally:
+        release_memory()
 
 
 # --------------------------------------------------------------------------- training
@@ -380,12 +579,90 @@ def inspect_image(request, body):
     return _playground(request).served().test_image(index)
 
 
+# --------------------------------------------------------------------------- runs
+
+
+def runs_list(request, body):
+    playground = _playground(request)
+    return {"runs": playground.runs(), "training": playground.job.running}
+
+
+def runs_select(request, body):
+    options = _json(body)
+    if set(options) != {"run"}:
+        raise ApiError(400, "send {\"run\": NAME}, NAME one of the runs /api/runs lists")
+    model = _playground(request).select(options["run"])
+    release_memory()
+    return model.info()
+
+
+# --------------------------------------------------------------------------- teaching
+
+
+def teach_conv(request, body):
+    """The convolution animation's numbers, on the Kernels page's photo
+    shrunk to :data:`~striate.playground.teaching.CONV_SIDE` pixels a side."""
+    from PIL import Image
+
+    from ..kernels import image_array
+    from .teaching import CONV_SIDE, conv_steps
+
+    options = _json(body)
+    bias = options.pop("bias", 0.0)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not abs(bias) <= 1e6:
+        raise ApiError(400, f"bias must be a number from -1e6 to 1e6, got {bias!r}")
+    weight, mode, padding, stride, dilation, source = kernel_request(options)
+    if mode == "convolve":  # a true convolution is a correlation with the flipped kernel
+        weight = weight[::-1, ::-1]
+    if source in (None, "sample"):
+        from ..kernels import SAMPLE_IMAGE
+        picture = Image.open(SAMPLE_IMAGE)
+    else:
+        picture = pictures.decode_image(_data_url_bytes(source), "the uploaded photo")
+    small = picture.convert("L").resize((CONV_SIDE, CONV_SIDE), Image.BILINEAR)
+    grey = image_array(small).astype(xp.float64)
+    if grey.ndim == 3:
+        grey = grey.mean(axis=2)
+    with xp.errstate(all="ignore"):
+        result = conv_steps(grey, weight, bias=float(bias), padding=padding, stride=stride,
+                            dilation=dilation)
+    result["mode"] = mode
+    return result
+
+
+def _picture_frame(request, body):
+    served = _playground(request).served()
+    return served, served.frame(pictures.decode_image(body))
+
+
+def teach_neuron(request, body):
+    from .teaching import neuron
+
+    served, frame = _picture_frame(request, body)
+    layer = request.query_params.get("layer", "")
+    return neuron(served, frame, layer, _int(request, "channel", 0, 0, 4096),
+                  _int(request, "y", 0, 0, 4096), _int(request, "x", 0, 0, 4096))
+
+
+def teach_backward(request, body):
+    from .teaching import backward
+
+    served, frame = _picture_frame(request, body)
+    return backward(served, frame, request.query_params.get("layer") or None,
+                    _int(request, "filter", 0, 0, 4096))
+
+
 def routes():
     from starlette.routing import Route
 
     get, post = ["GET"], ["POST"]
+    json_body = {"/api/kernel", "/api/train/start", "/api/train/stop", "/api/runs/select",
+                 "/api/teach/conv"}
     table = [
         ("/api/health", health, get), ("/api/model", model_info, get),
+        ("/api/runs", runs_list, get), ("/api/runs/select", runs_select, post),
+        ("/api/teach/conv", teach_conv, post), ("/api/teach/neuron", teach_neuron, post),
+        ("/api/teach/backward", teach_backward, post),
         ("/api/predict", predict, post), ("/api/explain", explain, post),
         ("/api/kernels", kernel_presets, get), ("/api/kernel/sample", kernel_sample, get),
         ("/api/kernel", kernel, post),
@@ -397,5 +674,6 @@ def routes():
         ("/api/inspect/confusion", inspect_confusion, get),
         ("/api/inspect/wrong", inspect_wrong, get), ("/api/inspect/image", inspect_image, get),
     ]
-    return ([Route(path, endpoint(function), methods=methods) for path, function, methods in table]
+    return ([Route(path, endpoint(function, "json" if path in json_body else None),
+                   methods=methods) for path, function, methods in table]
             + [Route("/api/train/stream", train_stream, methods=get)])

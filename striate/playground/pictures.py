@@ -15,7 +15,12 @@ import io
 
 from ..backend import xp
 
-__all__ = ["MAX_PIXELS", "decode_image", "png_data_url", "grey", "tile", "heat_overlay"]
+__all__ = ["MAX_PIXELS", "decode_image", "png_data_url", "grey", "tile", "heat_overlay",
+           "signed_limit", "diverging", "diverging_tile", "DIVERGING_ENDS"]
+
+#: The diverging map's ends and middle (RGB in [0, 1]): blue for -limit, white
+#: for zero, red for +limit, as ``striate kernels`` draws signed responses.
+DIVERGING_ENDS = ((0.13, 0.40, 0.67), (1.0, 1.0, 1.0), (0.70, 0.09, 0.17))
 
 #: The largest image (width x height) an upload may decode to.
 MAX_PIXELS = 16_000_000
@@ -97,3 +102,39 @@ def heat_overlay(image, heat):
     base = xp.clip(xp.asarray(image, dtype=xp.float64), 0, 1)[..., None]
     mixed = 0.35 * base + 0.65 * hot
     return (xp.clip(mixed, 0, 1) * 255 + 0.5).astype(xp.uint8)
+
+
+def signed_limit(values):
+    """The symmetric colour limit of signed ``values``: the 99.5th percentile
+    of their magnitude (a few extreme pixels do not wash the rest out), or
+    the largest magnitude when that is zero; 1 for all-zero values."""
+    magnitude = xp.abs(xp.asarray(values, dtype=xp.float64))
+    limit = float(xp.percentile(magnitude, 99.5)) if magnitude.size else 0.0
+    if limit <= 0:
+        limit = float(magnitude.max()) if magnitude.size else 0.0
+    return limit if limit > 0 else 1.0
+
+
+def diverging(values, limit):
+    """Float (H, W) ``values`` in the diverging map, ``-limit`` blue, 0 white,
+    ``+limit`` red (beyond: the end colours), as uint8 (H, W, 3)."""
+    level = xp.clip(xp.asarray(values, dtype=xp.float64) / limit, -1.0, 1.0)[..., None]
+    low, middle, high = (xp.asarray(c) for c in DIVERGING_ENDS)
+    rgb = xp.where(level < 0, middle + (low - middle) * (-level), middle + (high - middle) * level)
+    return (rgb * 255 + 0.5).astype(xp.uint8)
+
+
+def diverging_tile(maps, columns=None, gap=1, limit=None):
+    """(K, h, w) signed maps as one (H, W, 3) grid in the diverging map, one
+    symmetric scale for all (``limit``, default :func:`signed_limit`), white-grey gaps."""
+    maps = xp.asarray(maps, dtype=xp.float64)
+    count, height, width = maps.shape
+    columns = columns or int(xp.ceil(xp.sqrt(count)))
+    rows = -(-count // columns)
+    limit = signed_limit(maps) if limit is None else limit
+    grid = xp.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 200, xp.uint8)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        grid[top:top + height, left:left + width] = diverging(maps[index], limit)
+    return grid

@@ -13,17 +13,21 @@ Symbols: N images, C channels, H x W the model's input size, K classes.
 """
 import os
 import threading
+import time
 
 from ..backend import xp
 from ..train.layout import run_dir_of
 from . import pictures
 
-__all__ = ["ServedModel", "Unavailable", "latest_run", "TEST_IMAGES", "MAX_CHANNELS"]
+__all__ = ["ServedModel", "Unavailable", "latest_run", "list_runs", "TEST_IMAGES",
+           "MAX_CHANNELS", "MAX_RUNS"]
 
 #: Inspect looks at this many test images at most, spread over the split.
 TEST_IMAGES = 2000
 #: Feature-map grids show at most this many channels of a layer.
 MAX_CHANNELS = 16
+#: The run picker lists at most this many runs (the newest).
+MAX_RUNS = 50
 
 
 class Unavailable(RuntimeError):
@@ -44,6 +48,64 @@ def latest_run(runs_root):
         if entry.is_dir() and os.path.isfile(state):
             found.append((os.path.getmtime(state), entry.path))
     return max(found)[1] if found else None
+
+
+def _last_metrics(path):
+    """The last record of a ``metrics.jsonl`` (an empty dict if there is none)."""
+    import json
+
+    try:
+        with open(path, "rb") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(max(0, file.tell() - 65536))
+            lines = file.read().decode("utf-8", "replace").strip().splitlines()
+        return json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _describe_run(run_dir):
+    """``{"run", "path", "model", "dataset", "title", "epochs", "accuracy", "date"}``
+    of a run directory, or None if it holds no readable checkpoint."""
+    import json
+
+    from ..train.checkpoint import JSON_FILE
+    from ..train.layout import RunLayout
+
+    layout = RunLayout(run_dir)
+    state_file = os.path.join(layout.checkpoint_dir, JSON_FILE)
+    try:
+        with open(state_file, encoding="utf-8") as file:
+            state = json.load(file)
+        stamp = os.path.getmtime(state_file)
+    except (OSError, ValueError):
+        return None
+    meta = state.get("meta") or {}
+    last = _last_metrics(layout.metrics_file)
+    accuracy = last.get("test_acc")
+    return {"run": os.path.basename(os.path.normpath(run_dir)), "path": run_dir,
+            "model": (meta.get("model") or {}).get("name"), "dataset": meta.get("dataset"),
+            "title": meta.get("title"), "epochs": state.get("epoch"),
+            "accuracy": float(accuracy) if isinstance(accuracy, (int, float)) else None,
+            "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)), "stamp": stamp}
+
+
+def list_runs(runs_root, extra=()):
+    """The runs under ``runs_root`` (and the run directories ``extra``),
+    newest first, at most :data:`MAX_RUNS`; each as :func:`_describe_run`
+    gives it, without ``stamp``. Names are unique: a later duplicate is dropped."""
+    candidates = []
+    if os.path.isdir(runs_root):
+        candidates = [entry.path for entry in os.scandir(runs_root) if entry.is_dir()]
+    found = [d for d in (_describe_run(path) for path in [*extra, *candidates]) if d]
+    found.sort(key=lambda entry: -entry["stamp"])
+    runs, seen = [], set()
+    for entry in found:
+        if entry["run"] not in seen:
+            seen.add(entry["run"])
+            entry.pop("stamp")
+            runs.append(entry)
+    return runs[:MAX_RUNS]
 
 
 def _softmax(logits):
@@ -87,7 +149,8 @@ class ServedModel:
 
     def info(self):
         """What the pages show about the model."""
-        return {"run": self.name, "title": self.meta.get("title", self.name),
+        described = _describe_run(self.run_dir) or {}
+        return {"accuracy": described.get("accuracy"), "date": described.get("date"),"run": self.name, "title": self.meta.get("title", self.name),
                 "model": (self.meta.get("model") or {}).get("name"),
                 "dataset": self.meta.get("dataset"), "epochs": self.epoch,
                 "classes": self.classes, "input_shape": list(self.input_shape),
@@ -148,6 +211,7 @@ class ServedModel:
             channels = activation.shape[1]
             layers.append({"name": name, "shape": list(activation.shape[1:]),
                            "channels_shown": min(channels, MAX_CHANNELS),
+                           "columns": min(channels, MAX_CHANNELS, 8),
                            "image": pictures.png_data_url(
                                pictures.tile(activation[0, :MAX_CHANNELS],
                                              columns=min(channels, MAX_CHANNELS, 8)))})
@@ -170,7 +234,7 @@ class ServedModel:
             shown = weights.mean(axis=1)[:64]
             layers.append({"name": name, "shape": list(weights.shape),
                            "image": pictures.png_data_url(
-                               pictures.tile(shown, columns=min(len(shown), 16)))})
+                               pictures.tile(shown, columns=min(len(shown), 8)))})
         return layers
 
     # ------------------------------------------------------------------ the test split

@@ -12,6 +12,10 @@ stream reader keeps its position as an index):
 * ``{"type": "start", "run", "config", "epochs", "batches"}``
 * ``{"type": "batch", "epoch", "batch", "step", "loss", "accuracy"}``: every training batch
 * ``{"type": "epoch", "epoch", "train_loss", "train_acc", "test_loss", "test_acc"}``
+* ``{"type": "snapshot", "epoch", "layer", "filters", "maps"}``: before the
+  first epoch and after each, the first conv layer's filters and its feature
+  maps of one fixed test image (PNG data URLs, see
+  :func:`striate.playground.teaching.snapshot`)
 * ``{"type": "done", "state": "finished" | "stopped" | "failed", "message", "run"}``
 
 Per-batch numbers come from the loss function, which sees every batch's
@@ -241,22 +245,49 @@ class TrainingJob:
                             "accuracy": float(correct)})
             return loss
 
+        fixed = self._fixed_image(run)
+
         def log(_line):
             record = trainer.history[-1]
             self._emit({"type": "epoch", "epoch": record["epoch"],
                         **{k: record.get(k) for k in ("train_loss", "train_acc", "test_loss",
                                                       "test_acc", "seconds")}})
+            self._snapshot(model, fixed, record["epoch"])
             state["epoch"], state["batch"] = record["epoch"] + 1, 0
 
         trainer = Trainer(model, run.optimizer, _StoppableLoader(run.train_loader, self._stop),
                           run.test_loader, loss_fn=loss_fn, scheduler=run.scheduler,
                           scheduler_interval=run.interval, out_dir=out, meta=run.meta(),
                           progress=False, plot=not missing_package("matplotlib"), log=log)
-        return {"run": run, "trainer": trainer, "out": out, "config": config}
+        return {"run": run, "trainer": trainer, "out": out, "config": config, "fixed": fixed}
+
+    @staticmethod
+    def _fixed_image(run):
+        """The first image of the test (else training) loader, (1, C, H, W): the
+        input whose feature maps the Train page follows while the model learns."""
+        loader = run.test_loader if run.test_loader is not None else run.train_loader
+        try:
+            images, _ = next(iter(loader))
+        except StopIteration:
+            return None
+        return images.data[:1].copy()
+
+    def _snapshot(self, model, image, epoch):
+        from .teaching import snapshot
+
+        if image is None:
+            return
+        try:
+            pictures = snapshot(model, image)
+        except Exception:  # noqa: BLE001 - a picture that cannot be made never stops training
+            return
+        if pictures:
+            self._emit({"type": "snapshot", "epoch": epoch, **pictures})
 
     def _work(self, prepared):
         trainer, config, out = prepared["trainer"], prepared["config"], prepared["out"]
         name = os.path.basename(out)
+        self._snapshot(trainer.model, prepared["fixed"], 0)
         try:
             trainer.fit(config["epochs"])
             done = {"state": "finished",

@@ -32,6 +32,8 @@ async function show(event) {
       + `(${thousands(result.trainable_params)} trainable), ${thousands(result.total_mult_adds)} mult-adds per image, `
       + `${result.activations_mb.toFixed(1)} MB of activations.`;
   } catch (error) {
+    table.replaceChildren();   // never the previous model's table under this model's error
+    document.getElementById('summary-totals').textContent = '';
     showError(errorBox, error);
   } finally {
     table.dataset.loading = 'false';

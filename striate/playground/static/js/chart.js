@@ -5,6 +5,7 @@ export class Curve {
   constructor(canvas) {
     this.canvas = canvas;
     this.reset(1);
+    window.addEventListener('resize', () => this.scheduleDraw());
   }
 
   reset(totalSteps) {
@@ -35,8 +36,15 @@ export class Curve {
 
   draw() {
     const { canvas } = this;
+    // Drawn at the size it is shown (times the pixel ratio), so that labels stay 12 px on a phone too.
+    const ratio = window.devicePixelRatio || 1;
+    const W = canvas.clientWidth || 640, H = Math.round(W * 300 / 640);
+    if (canvas.width !== Math.round(W * ratio)) {
+      canvas.width = Math.round(W * ratio);
+      canvas.height = Math.round(H * ratio);
+    }
     const g = canvas.getContext('2d');
-    const W = canvas.width, H = canvas.height;
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
     const left = 46, right = 46, top = 14, bottom = 30;
     const plotW = W - left - right, plotH = H - top - bottom;
     const maxLoss = Math.max(0.5, ...this.batches.map((b) => (Number.isFinite(b.loss) ? b.loss : 0)));

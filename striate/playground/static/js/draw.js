@@ -1,16 +1,21 @@
-// Draw: a canvas for a digit, live top-k prediction, and the network's insides for the drawing.
+// Draw: a canvas for a digit, live top-k prediction, the network's insides for the drawing,
+// the arithmetic of any clicked cell and the backward pass of the top class.
 import { postBlob, showError, debounce } from './api.js';
 import { renderBars, renderExplanation } from './views.js';
+import { showNeuron, renderBackward } from './teach.js';
+import { whenModelReady } from './main.js';
 
 const canvas = document.getElementById('draw-canvas');
 const context = canvas.getContext('2d');
 const prediction = document.getElementById('prediction');
 const errorBox = document.getElementById('draw-error');
 const inside = document.getElementById('draw-inside');
+const backwardCard = document.getElementById('draw-backward');
 let drawing = false;
 let inked = false;
 let last = null;
 let pending = 0;   // answers to older drawings are dropped
+let explained = null;
 
 function clear() {
   context.fillStyle = '#fff';
@@ -19,6 +24,9 @@ function clear() {
   prediction.innerHTML = '<div class="muted">Draw a digit to see what the model thinks.</div>';
   prediction.dataset.label = '';
   inside.hidden = true;
+  backwardCard.hidden = true;
+  document.getElementById('neuron').hidden = true;
+  document.getElementById('draw-input-box').hidden = true;
   document.getElementById('draw-input').removeAttribute('src');
 }
 
@@ -42,7 +50,7 @@ function stroke(to) {
   inked = true;
 }
 
-const snapshot = () => new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+export const snapshot = () => new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
 
 async function ask(withInsides) {
   if (!inked) return;
@@ -55,20 +63,60 @@ async function ask(withInsides) {
     renderBars(prediction, result.top, { big: true });
     if (withInsides) {
       inside.hidden = false;
+      document.getElementById('draw-input-box').hidden = false;
       document.getElementById('draw-input').src = result.input;
+      explained = result;
       renderExplanation(result, {
         saliency: document.getElementById('draw-saliency'),
         gradcam: document.getElementById('draw-gradcam'),
         gradcamCaption: document.getElementById('draw-gradcam-caption'),
         maps: document.getElementById('draw-maps'),
       });
+      document.getElementById('neuron').hidden = true;
+      backward(blob, ticket);
     }
   } catch (error) {
-    if (ticket === pending) showError(errorBox, error);
+    if (ticket !== pending) return;
+    showError(errorBox, error);
+    if (error.status === 503) {   // no model yet: try again by itself once there is one
+      await whenModelReady();
+      if (ticket === pending) ask(true);
+    }
   }
 }
 
-const askSoon = debounce(() => ask(false), 120);
+async function backward(blob, ticket) {
+  const layer = document.getElementById('backward-layer').value;
+  const filter = Number(document.getElementById('backward-filter').value) || 0;
+  const query = new URLSearchParams({ filter: String(filter) });
+  if (layer) query.set('layer', layer);
+  try {
+    const result = await postBlob(`/api/teach/backward?${query}`, blob || await snapshot());
+    if (ticket !== undefined && ticket !== pending) return;
+    backwardCard.hidden = false;
+    renderBackward(result);
+  } catch (error) {
+    if (ticket === undefined || ticket === pending) showError(errorBox, error);
+  }
+}
+
+async function clickMap(event) {
+  const img = event.target;
+  if (img.tagName !== 'IMG' || !img.dataset.layer || !explained) return;
+  const box = img.getBoundingClientRect();
+  const px = Math.floor((event.clientX - box.left) * img.naturalWidth / box.width);
+  const py = Math.floor((event.clientY - box.top) * img.naturalHeight / box.height);
+  const h = Number(img.dataset.cellh), w = Number(img.dataset.cellw), columns = Number(img.dataset.columns);
+  const column = Math.floor(px / (w + 1)), row = Math.floor(py / (h + 1));
+  const x = px % (w + 1), y = py % (h + 1);
+  const channel = row * columns + column;
+  if (x >= w || y >= h || channel >= Number(img.dataset.shown)) return;   // a gap between maps
+  const query = new URLSearchParams({ layer: img.dataset.layer, channel, y, x });
+  try {
+    const result = await postBlob(`/api/teach/neuron?${query}`, await snapshot());
+    showNeuron(result, explained);
+  } catch (error) { showError(errorBox, error); }
+}
 
 export function start() {
   clear();
@@ -92,4 +140,11 @@ export function start() {
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
   document.getElementById('draw-clear').addEventListener('click', clear);
+  document.getElementById('draw-maps').addEventListener('click', clickMap);
+  for (const id of ['backward-layer', 'backward-filter']) {
+    document.getElementById(id).addEventListener('change', () => { if (inked) backward(null); });
+  }
+  window.addEventListener('served-changed', () => { if (inked) ask(true); });
 }
+
+const askSoon = debounce(() => ask(false), 120);

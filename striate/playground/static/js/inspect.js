@@ -2,6 +2,7 @@
 // and any test image's feature maps, saliency and Grad-CAM.
 import { getJSON, showError, el, percent, thousands } from './api.js';
 import { renderBars, renderExplanation, renderMaps } from './views.js';
+import { whenModelReady } from './main.js';
 
 const errorBox = document.getElementById('inspect-error');
 const indexInput = document.getElementById('inspect-index');
@@ -70,13 +71,17 @@ async function load() {
     wrong((await getJSON('/api/inspect/wrong?count=12')).images);
     await showImage();
     showError(errorBox, null);
-  } catch (error) { showError(errorBox, error); }
+  } catch (error) {
+    showError(errorBox, error);
+    if (error.status === 503) whenModelReady().then(load);   // no model yet: load by itself once there is one
+  }
 }
 
 export async function start() {
   document.getElementById('inspect-prev').addEventListener('click', () => { indexInput.value = Number(indexInput.value) - 1; showImage(); });
   document.getElementById('inspect-next').addEventListener('click', () => { indexInput.value = Number(indexInput.value) + 1; showImage(); });
   indexInput.addEventListener('change', showImage);
+  window.addEventListener('served-changed', load);
   await load();
 }
 

@@ -1,5 +1,6 @@
 // Kernels: an editable kernel over a photo, with stride, padding, dilation and the output size.
 import { getJSON, postJSON, showError, debounce, el } from './api.js';
+import { ConvView } from './teach.js';
 
 const grid = document.getElementById('kernel-grid');
 const preset = document.getElementById('kernel-preset');
@@ -11,6 +12,8 @@ const DISPLAY = 256;      // the input photo is shown this wide; the output at t
 let presets = {};
 let photo = 'sample';     // or a data URL of an uploaded photo, shrunk in the browser
 let inputSize = [256, 256];
+let ticket = 0;           // only the answer to the latest request is shown
+let conv = null;
 
 const pretty = (name) => name.replace(/_/g, ' ');
 const format = (v) => (Number.isInteger(v) ? String(v) : String(+v.toFixed(4)));
@@ -57,20 +60,28 @@ function padding() {
   return value === 'same' || value === 'valid' ? value : Number(value);
 }
 
+function currentRequest() {
+  return { kernel: readGrid(), mode: document.getElementById('kernel-mode').value, padding: padding(),
+           stride: Number(document.getElementById('kernel-stride').value),
+           dilation: Number(document.getElementById('kernel-dilation').value), image: photo };
+}
+
 async function update() {
   let request;
   try {
-    request = { kernel: readGrid(), mode: document.getElementById('kernel-mode').value, padding: padding(),
-                stride: Number(document.getElementById('kernel-stride').value),
-                dilation: Number(document.getElementById('kernel-dilation').value), image: photo };
+    request = currentRequest();
   } catch (error) { showError(errorBox, error); return; }
+  const mine = ++ticket;
+  if (conv) conv.load();
   try {
     const result = await postJSON('/api/kernel', request);
+    if (mine !== ticket) return;   // an older request answered late: a newer one is on its way
     showError(errorBox, null);
     inputSize = result.input_shape;
     const scale = DISPLAY / Math.max(...inputSize);
     inputImage.style.width = `${Math.round(inputSize[1] * scale)}px`;
     output.src = result.image;
+    output.hidden = false;
     output.style.width = `${Math.max(1, Math.round(result.output_shape[1] * scale))}px`;
     const [h, w] = inputSize;
     const [oh, ow] = result.output_shape;
@@ -82,9 +93,21 @@ async function update() {
     document.getElementById('kernel-size').textContent = `Output ${oh} × ${ow}  ${formula}`;
     document.getElementById('kernel-size').dataset.size = `${oh}x${ow}`;
     document.getElementById('kernel-input-size').textContent = `Input ${h} × ${w}`;
-    document.getElementById('kernel-range').textContent =
-      `Output values run from ${result.min.toFixed(2)} to ${result.max.toFixed(2)}; shown clipped to 0…1 (black…white).`;
-  } catch (error) { showError(errorBox, error); }
+    const signed = result.scale.map === 'diverging';
+    output.dataset.map = result.scale.map;
+    document.getElementById('kernel-range').textContent = signed
+      ? `Output values run from ${result.min.toFixed(2)} to ${result.max.toFixed(2)}: signed, so drawn blue below zero, `
+        + `white at zero and red above (scale ±${result.scale.high.toFixed(2)}; beyond it, the end colours).`
+      : `Output values run from ${result.min.toFixed(2)} to ${result.max.toFixed(2)}; shown clipped to 0…1 (black…white).`;
+    const legend = document.getElementById('kernel-scale');
+    legend.hidden = !signed;
+    legend.dataset.low = String(result.scale.low);
+    legend.dataset.high = String(result.scale.high);
+    document.getElementById('kernel-scale-low').textContent = result.scale.low.toFixed(2);
+    document.getElementById('kernel-scale-high').textContent = `+${result.scale.high.toFixed(2)}`;
+    output.dataset.request = String(mine);
+    output.dataset.dilation = String(request.dilation);
+  } catch (error) { if (mine === ticket) showError(errorBox, error); }
 }
 const updateSoon = debounce(update, 120);
 
@@ -118,6 +141,7 @@ export async function start() {
   preset.value = 'sharpen';
   inputImage.src = '/api/kernel/sample';
   setGrid(presets[preset.value], 3);
+  conv = new ConvView(currentRequest);
   preset.addEventListener('change', choosePreset);
   sizeSelect.addEventListener('change', choosePreset);
   grid.addEventListener('input', updateSoon);

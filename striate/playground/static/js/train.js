@@ -10,6 +10,7 @@ const status = document.getElementById('train-status');
 const errorBox = document.getElementById('train-error');
 const table = document.querySelector('#train-epochs-table tbody');
 const curve = new Curve(document.getElementById('train-curve'));
+const live = document.getElementById('train-live');
 let source = null;
 let batches = 1;
 
@@ -40,6 +41,20 @@ function onEvent(event) {
     table.append(el('tr', {}, el('td', { text: String(event.epoch) }), cell(event.train_loss, (v) => v.toFixed(4)),
                     cell(event.train_acc, percent), cell(event.test_loss, (v) => v.toFixed(4)),
                     cell(event.test_acc, percent), cell(event.seconds, (v) => v.toFixed(1))));
+  } else if (event.type === 'snapshot') {
+    live.hidden = false;
+    const filters = document.getElementById('train-filters');
+    const maps = document.getElementById('train-maps');
+    filters.src = event.filters;
+    maps.src = event.maps;
+    filters.dataset.epoch = String(event.epoch);
+    const when = event.epoch === 0 ? 'before training' : `after epoch ${event.epoch}`;
+    document.getElementById('train-filters-caption').textContent = `${event.layer}'s filters ${when} (input channels averaged; blue negative, red positive)`;
+    document.getElementById('train-maps-caption').textContent = `${event.layer}'s feature maps of one fixed test image, ${when}`;
+    document.getElementById('train-live-words').textContent = 'Gradient descent changes every weight a little each batch: '
+      + 'w ← w − lr · ∂loss/∂w. The filters start as random noise and grow into edge and stroke detectors; '
+      + 'the maps show what each filter now sees in the same image. The same pictures, from a finished run: '
+      + 'examples/13_lenet_filters_and_maps.py.';
   } else if (event.type === 'done') {
     running(false);
     status.textContent = event.message;
