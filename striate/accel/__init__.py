@@ -26,7 +26,7 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "convolution", "describe", "enabled", "set_enabled"]
+__all__ = ["available", "convolution", "describe", "enabled", "route_summary", "set_enabled"]
 
 _switch = None      # None: follow STRIATE_ACCEL; True/False: set_enabled
 _context = None     # the loaded library's Context, once loaded
@@ -149,3 +149,17 @@ def as_input(array):
     if array.flags.c_contiguous or channel_major(array):
         return array
     return np.ascontiguousarray(array)
+
+
+def route_summary():
+    """Which convolution shapes met so far took oneDNN, with the kernels it
+    chose, and how many it refused (those took the NumPy route)."""
+    taken = [plan for plan in _plans.values() if plan is not None]
+    kernels = {}
+    for plan in taken:
+        for name in plan.implementations().values():
+            kernels[name] = kernels.get(name, 0) + 1
+    refused = sum(plan is None for plan in _plans.values())
+    listed = ", ".join(f"{name} x{count}" for name, count in sorted(kernels.items()))
+    return (f"{len(taken)} convolution shapes on oneDNN (kernels: {listed or 'none'}), "
+            f"{refused} refused (NumPy)")
