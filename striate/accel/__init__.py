@@ -46,10 +46,11 @@ def _from_environment():
 
 def set_enabled(flag):
     """Route float32 convolutions to oneDNN (True, the default when it is
-    installed) or to NumPy (False); overrides ``STRIATE_ACCEL``."""
+    installed) or to NumPy (False); overrides ``STRIATE_ACCEL``, which
+    ``None`` follows again."""
     global _switch
-    if not isinstance(flag, bool):
-        raise TypeError(f"set_enabled: expected True or False, got {flag!r}")
+    if flag is not None and not isinstance(flag, bool):
+        raise TypeError(f"set_enabled: expected True, False or None, got {flag!r}")
     _switch = flag
 
 
