@@ -11,6 +11,11 @@ size (``getrusage``'s ``ru_maxrss``). The difference is the step's peak
 working memory: activations, saved tensors, gradients, scratch buffers and
 whatever each library keeps cached between steps (striate's im2col
 workspace, PyTorch's allocator).
+
+striate is measured on both of its routes: NumPy, and the fast route
+(``striate[fast]``: convolutions on oneDNN) when it is installed. oneDNN is
+loaded before the baseline is read, as PyTorch's libraries are, so that its
+code is not counted as working memory.
 """
 import argparse
 import json
@@ -57,8 +62,13 @@ def child(library, name, steps, threads):
     batch = bench.BATCH[name]
     x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
     y = rng.integers(0, 10, batch).astype(np.int64)
-    if library == "striate":
-        step, _, _ = bench.striate_steps(name, "sgd")
+    if library in ("striate", "striate-fast"):
+        from striate import accel
+
+        fast = library == "striate-fast"
+        if fast:
+            accel.available()  # load the library now: its code is not working memory
+        step, _, _ = bench.striate_steps(name, "sgd", fast=fast)
     else:
         import torch
 
@@ -86,17 +96,26 @@ def main(args):
         return
     print(f"peak working memory of {args.steps} training steps (peak RSS minus the RSS after "
           f"import and model build), {args.threads} threads, each in a fresh process")
-    header = f"{'model':<10} {'batch':>5} {'striate MiB':>12} {'PyTorch MiB':>12} {'ratio':>6}"
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from striate import accel
+
+    fast = accel.available()
+    libraries = ["striate"] + (["striate-fast"] if fast else []) + ["torch"]
+    header = (f"{'model':<10} {'batch':>5} {'striate MiB':>12} "
+              + (f"{'fast MiB':>9} " if fast else "") + f"{'PyTorch MiB':>12} {'ratio':>6}"
+              + (f" {'fast/PT':>8}" if fast else ""))
     print(header)
     print("-" * len(header))
     sys.path.insert(0, HERE)
     from train import BATCH
 
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:
-        ours = measure("striate", name, args.steps, args.threads)
-        theirs = measure("torch", name, args.steps, args.threads)
-        print(f"{name:<10} {BATCH[name]:>5} {ours:>12.0f} {theirs:>12.0f} {ours / theirs:>6.2f}",
-              flush=True)
+        mib = [measure(library, name, args.steps, args.threads) for library in libraries]
+        ours, theirs = mib[0], mib[-1]
+        print(f"{name:<10} {BATCH[name]:>5} {ours:>12.0f} "
+              + (f"{mib[1]:>9.0f} " if fast else "") + f"{theirs:>12.0f} {ours / theirs:>6.2f}"
+              + (f" {mib[1] / theirs:>8.2f}" if fast else ""), flush=True)
+    print(f"fast route: {accel.describe()}" if fast else "fast route: not installed")
 
 
 if __name__ == "__main__":

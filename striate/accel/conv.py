@@ -19,9 +19,12 @@ oneDNN picks for that shape on this CPU, so the same shape always runs the
 same kernels: results are bit-identical from run to run at a fixed thread
 count.
 
-What a forward pass keeps for its backward (:class:`Saved`) is the input in
-the layout the weight gradient reads, and the weight in the layout the input
-gradient reads: the plain input itself is not kept beside its blocked copy.
+What a forward pass keeps for its backward (:class:`Saved`) is the input as
+it was given (the graph holds it anyway, as the previous op's output) and
+the weight in the layout the input gradient reads. The weight gradient
+reorders the input again rather than keep a blocked copy of every layer's
+input from forward to backward: a copy costs little time, the memory a
+whole network's activations.
 """
 import ctypes
 
@@ -162,11 +165,11 @@ class Primitive:
 
 
 class Saved:
-    """What a forward pass keeps for backward: the input and the weight, each
-    a (buffer, descriptor) pair in whatever layout the forward used."""
+    """What a forward pass keeps for backward: the input as given, and the
+    weight as a (buffer, descriptor) pair in the layout the forward used."""
 
-    def __init__(self, src, weights):
-        self.src, self.weights = src, weights
+    def __init__(self, x, weights):
+        self.x, self.weights = x, weights
 
 
 class Plan:
@@ -259,7 +262,7 @@ class Plan:
 
     def forward(self, x, w, b=None, keep=False):
         """y (N, O, OH, OW), plain; and, if ``keep``, the :class:`Saved` for backward."""
-        src = self.into(x, self.md["src"], "src", keep=keep)
+        src = self.into(x, self.md["src"], "src")
         weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
         args = {"src": src[0], "weights": weights[0]}
         if b is not None:
@@ -268,7 +271,7 @@ class Plan:
         def run(dst):
             self.fwd(dst=dst, **args)
         y = self.out_of(run, self.md["dst"], self.y_plain, self.y_shape, "dst")
-        return y, (Saved(src, weights) if keep else None)
+        return y, (Saved(x, weights) if keep else None)
 
     def backward(self, grad, saved, need_x, need_w, need_b):
         """(dL/dx or None, dL/dw or None, dL/db or None) from the output
@@ -287,7 +290,7 @@ class Plan:
             md = self.weight_gradient_primitive()
             if diff_dst is None or not self.context.equal(diff_dst[1], md["diff_dst"]):
                 diff_dst = self.into(grad, md["diff_dst"], "diff_dst_w")
-            src = self.convert(saved.src, md["src"], "src")
+            src = self.into(saved.x, md["src"], "src_w")[0]
             if self.bias_md is not None:
                 gb = np.empty(self.w_shape[0], np.float32)
             extra = {"diff_bias": gb} if gb is not None else {}
