@@ -144,10 +144,11 @@ def convolution(x, w, bias, stride, pads, dilation, groups, training):
 
 
 def as_input(array):
-    """``array`` in a layout the plans read (C order or channel-major), copying otherwise."""
-    from .conv import channel_major
+    """``array`` in a layout the plans read (C order, channel-major or NHWC),
+    copying otherwise."""
+    from .conv import channel_major, nhwc
 
-    if array.flags.c_contiguous or channel_major(array):
+    if array.flags.c_contiguous or channel_major(array) or nhwc(array):
         return array
     return np.ascontiguousarray(array)
 

@@ -9,8 +9,10 @@ oneDNN's fast kernels want their own *blocked* layouts (channels cut into
 blocks of 8 or 16 that lie side by side in memory). Plain NCHW descriptors
 would force its slow reference-like kernels, so every primitive is created
 with ``format_tag_any`` and says which layout it wants; the NumPy arrays are
-reordered into that layout on the way in and back to plain on the way out
-(a reorder is a copy, much cheaper than the convolution it feeds).
+reordered into that layout on the way in (from C order, channel-major or
+NHWC), and out of it on the way out, into the *channel-major* layout the
+NumPy route returns too (see ``functional/conv.py``). A reorder is a copy,
+much cheaper than the convolution it feeds.
 
 A :class:`Plan` holds, for one shape (input, weight, stride, padding,
 dilation, groups, bias), the primitive descriptors, the primitives and their
@@ -52,9 +54,19 @@ def _c_strides(shape):
     return tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape)))
 
 
+def _channel_major_strides(shape):
+    n, c, h, w = shape
+    return (h * w, n * h * w, w, 1)
+
+
 def channel_major(array):
     """True for a 4-d array whose memory is ordered (C, N, H, W)."""
     return array.ndim == 4 and array.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+def nhwc(array):
+    """True for a 4-d (N, C, H, W) array whose memory is ordered (N, H, W, C)."""
+    return array.ndim == 4 and array.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def address(array):
@@ -102,7 +114,9 @@ class Context:
         if array.flags.c_contiguous:
             return self.strided(shape, _c_strides(shape)), "plain"
         n, ch, h, w = shape
-        return self.strided(shape, (h * w, n * h * w, w, 1)), "channel-major"
+        if channel_major(array):
+            return self.strided(shape, _channel_major_strides(shape)), "channel-major"
+        return self.strided(shape, (h * w * ch, 1, w * ch, ch)), "nhwc"
 
     def size(self, md):
         return self.lib.raw("dnnl_memory_desc_get_size", md)
@@ -195,11 +209,14 @@ class Plan:
         self.geometry = [dnnl.dims(stride), dnnl.dims([d - 1 for d in dilation]),
                          dnnl.dims([p[0] for p in pads]), dnnl.dims([p[1] for p in pads])]
         self.any = {"src": c.tagged(x_shape, dnnl.ANY), "dst": c.tagged(self.y_shape, dnnl.ANY),
+                    "diff_src": c.tagged(x_shape, dnnl.ANY),
                     "weights": c.tagged(self.w_dims, dnnl.ANY)}
         self.bias_md = c.tagged((o,), dnnl.TAG_A) if bias else None
         self.w_plain = c.tagged(self.w_dims, dnnl.TAG_ABCD if groups == 1 else dnnl.TAG_ABCDE)
-        self.y_plain = c.tagged(self.y_shape, dnnl.TAG_ABCD)
-        self.x_plain = c.tagged(x_shape, dnnl.TAG_ABCD)
+        # Outputs and input gradients are returned channel-major, as the NumPy
+        # route returns them: batch norm's per-channel sums run fastest on it.
+        self.y_plain = c.strided(self.y_shape, _channel_major_strides(self.y_shape))
+        self.x_plain = c.strided(x_shape, _channel_major_strides(x_shape))
         self.fwd_pd = dnnl.handle()
         c.lib.call("dnnl_convolution_forward_primitive_desc_create", ctypes.byref(self.fwd_pd),
                    c.engine, dnnl.FORWARD_TRAINING if training else dnnl.FORWARD_INFERENCE,
@@ -247,9 +264,13 @@ class Plan:
 
     def out_of(self, run, md, plain, shape, role):
         """Run ``run(buffer)`` writing in layout ``md``, and return the result
-        as a fresh plain array of ``shape``."""
+        as a fresh array of ``shape`` in layout ``plain`` (the weight's own, or
+        channel-major for activations)."""
         c = self.context
-        out = np.empty(shape, np.float32)
+        if plain is self.w_plain:
+            out = np.empty(shape, np.float32)
+        else:  # channel-major
+            out = np.empty((shape[1], shape[0]) + shape[2:], np.float32).swapaxes(0, 1)
         if c.equal(md, plain):
             run(out)
             return out
@@ -261,7 +282,7 @@ class Plan:
     # ---------------------------------------------------------------- the three passes
 
     def forward(self, x, w, b=None, keep=False):
-        """y (N, O, OH, OW), plain; and, if ``keep``, the :class:`Saved` for backward."""
+        """y (N, O, OH, OW), channel-major; and, if ``keep``, the :class:`Saved` for backward."""
         src = self.into(x, self.md["src"], "src")
         weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
         args = {"src": src[0], "weights": weights[0]}
@@ -275,7 +296,7 @@ class Plan:
 
     def backward(self, grad, saved, need_x, need_w, need_b):
         """(dL/dx or None, dL/dw or None, dL/db or None) from the output
-        gradient ``grad`` (N, O, OH, OW); each plain and fresh."""
+        gradient ``grad`` (N, O, OH, OW); each fresh, dL/dx channel-major."""
         gx = gw = gb = None
         diff_dst = None
         if need_x:
@@ -308,7 +329,7 @@ class Plan:
         if self.bwd_data is None:
             pd = self.bwd_data_pd = dnnl.handle()
             c.lib.call("dnnl_convolution_backward_data_primitive_desc_create", ctypes.byref(pd),
-                       c.engine, dnnl.CONVOLUTION_DIRECT, c.tagged(self.x_shape, dnnl.ANY),
+                       c.engine, dnnl.CONVOLUTION_DIRECT, self.any["diff_src"],
                        self.any["weights"], self.any["dst"], *self.geometry, self.fwd_pd, None)
             self.bwd_data_md = {role: c.query(pd, role)
                                 for role in ("diff_src", "weights", "diff_dst")}
