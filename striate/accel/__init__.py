@@ -133,13 +133,14 @@ def convolution(x, w, bias, stride, pads, dilation, groups, training):
     key = (x.shape, w.shape, bool(bias), tuple(stride), tuple(pads), tuple(dilation), groups,
            bool(training))
     if key not in _plans:
-        from .conv import Plan
+        from .conv import Plan, _lock
         from .dnnl import DnnlError
 
-        try:
-            _plans[key] = Plan(_context, *key)
-        except DnnlError:
-            _plans[key] = None  # oneDNN has no kernel for it: NumPy's route serves
+        with _lock:
+            try:
+                _plans[key] = Plan(_context, *key)
+            except DnnlError:
+                _plans[key] = None  # oneDNN has no kernel for it: NumPy's route serves
     return _plans[key]
 
 

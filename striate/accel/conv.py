@@ -29,6 +29,7 @@ input from forward to backward: a copy costs little time, the memory a
 whole network's activations.
 """
 import ctypes
+import threading
 
 import numpy as np
 
@@ -36,6 +37,8 @@ from . import dnnl
 
 #: buffers whose contents live only during one call, by role; grown as needed
 _scratch = {}
+#: one call at a time: the scratch buffers, memory objects and stream are shared
+_lock = threading.Lock()
 
 
 def scratch(role, nbytes):
@@ -282,6 +285,16 @@ class Plan:
     # ---------------------------------------------------------------- the three passes
 
     def forward(self, x, w, b=None, keep=False):
+        with _lock:
+            return self._forward(x, w, b, keep)
+
+    def backward(self, grad, saved, need_x, need_w, need_b):
+        """(dL/dx or None, dL/dw or None, dL/db or None) from the output
+        gradient ``grad`` (N, O, OH, OW); each fresh, dL/dx channel-major."""
+        with _lock:
+            return self._backward(grad, saved, need_x, need_w, need_b)
+
+    def _forward(self, x, w, b, keep):
         """y (N, O, OH, OW), channel-major; and, if ``keep``, the :class:`Saved` for backward."""
         src = self.into(x, self.md["src"], "src")
         weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
@@ -294,9 +307,7 @@ class Plan:
         y = self.out_of(run, self.md["dst"], self.y_plain, self.y_shape, "dst")
         return y, (Saved(x, weights) if keep else None)
 
-    def backward(self, grad, saved, need_x, need_w, need_b):
-        """(dL/dx or None, dL/dw or None, dL/db or None) from the output
-        gradient ``grad`` (N, O, OH, OW); each fresh, dL/dx channel-major."""
+    def _backward(self, grad, saved, need_x, need_w, need_b):
         gx = gw = gb = None
         diff_dst = None
         if need_x:
