@@ -14,6 +14,11 @@ size (``getrusage``'s ``ru_maxrss``). The difference is the step's peak
 working memory: activations, saved tensors, gradients, scratch buffers and
 whatever each library keeps cached between steps (striate's im2col
 workspace, PyTorch's allocator).
+
+striate is measured on both of its routes: NumPy, and the fast route
+(``striate[fast]``: convolutions on oneDNN) when it is installed. oneDNN is
+loaded before the baseline is read, as PyTorch's libraries are, so that its
+code is not counted as working memory.
 """
 import argparse
 import json
@@ -95,7 +100,7 @@ def unet_step(library, threads):
     n, size = UNET["batch"], UNET["size"]
     x = rng.standard_normal((n, 1, size, size)).astype(np.float32)
     y = rng.integers(0, UNET["classes"], (n, size, size)).astype(np.int64)
-    if library == "striate":
+    if library.startswith("striate"):
         import striate
         from striate import models, optim
         from striate.functional import cross_entropy
@@ -131,14 +136,22 @@ def child(library, name, steps, threads):
     import train as bench  # benchmarks/train.py: the same models and batches
 
     rng = np.random.default_rng(0)
+    if library == "striate-fast":
+        from striate import accel
+
+        accel.available()  # load the library now: its code is not working memory
+    elif library == "striate":
+        from striate import accel
+
+        accel.set_enabled(False)
     if name == "unet":
         step, x, y = unet_step(library, threads)
     else:
         batch = bench.BATCH[name]
         x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
         y = rng.integers(0, 10, batch).astype(np.int64)
-        if library == "striate":
-            step, _, _ = bench.striate_steps(name, "sgd")
+        if library in ("striate", "striate-fast"):
+            step, _, _ = bench.striate_steps(name, "sgd", fast=library == "striate-fast")
         else:
             import torch
 
@@ -166,18 +179,27 @@ def main(args):
         return
     print(f"peak working memory of {args.steps} training steps (peak RSS minus the RSS after "
           f"import and model build), {args.threads} threads, each in a fresh process")
-    header = f"{'model':<10} {'batch':>5} {'striate MiB':>12} {'PyTorch MiB':>12} {'ratio':>6}"
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from striate import accel
+
+    fast = accel.available()
+    libraries = ["striate"] + (["striate-fast"] if fast else []) + ["torch"]
+    header = (f"{'model':<10} {'batch':>5} {'striate MiB':>12} "
+              + (f"{'fast MiB':>9} " if fast else "") + f"{'PyTorch MiB':>12} {'ratio':>6}"
+              + (f" {'fast/PT':>8}" if fast else ""))
     print(header)
     print("-" * len(header))
     sys.path.insert(0, HERE)
     from train import BATCH
 
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:
-        ours = measure("striate", name, args.steps, args.threads)
-        theirs = measure("torch", name, args.steps, args.threads)
+        mib = [measure(library, name, args.steps, args.threads) for library in libraries]
+        ours, theirs = mib[0], mib[-1]
         batch = UNET["batch"] if name == "unet" else BATCH[name]
-        print(f"{name:<10} {batch:>5} {ours:>12.0f} {theirs:>12.0f} {ours / theirs:>6.2f}",
-              flush=True)
+        print(f"{name:<10} {batch:>5} {ours:>12.0f} "
+              + (f"{mib[1]:>9.0f} " if fast else "") + f"{theirs:>12.0f} {ours / theirs:>6.2f}"
+              + (f" {mib[1] / theirs:>8.2f}" if fast else ""), flush=True)
+    print(f"fast route: {accel.describe()}" if fast else "fast route: not installed")
 
 
 if __name__ == "__main__":

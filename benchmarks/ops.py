@@ -1,6 +1,9 @@
 """Time forward+backward of striate's conv2d, max_pool2d and batch_norm against
 PyTorch, in the same run, and print the ratio striate/PyTorch per shape.
 
+The convolutions are timed on both of striate's routes: NumPy, and the fast
+route (``striate[fast]``, oneDNN) when it is installed.
+
     python benchmarks/ops.py [--repeats 7] [--threads 2]
 
 Both libraries run in float32 with the same number of threads (PyTorch's
@@ -68,15 +71,22 @@ def torch_step(torch, fn, arrays, upstream):
     return step
 
 
-def row(torch, label, ours, theirs, arrays, repeats):
-    """Time one op in both libraries on the same arrays and upstream gradient."""
+def row(torch, label, ours, theirs, arrays, repeats, fast=False):
+    """Time one op in both libraries on the same arrays and upstream gradient:
+    (label, striate ms, striate fast ms or None, PyTorch ms)."""
     rng = np.random.default_rng(1)
     with torch.no_grad():
         out_shape = tuple(theirs(*[torch.from_numpy(a) for a in arrays]).shape)
     upstream = rng.standard_normal(out_shape).astype(np.float32)
+    striate.accel.set_enabled(False)
     ms_ours = best_time(striate_step(ours, arrays, upstream), repeats)
+    ms_fast = None
+    if fast and striate.accel.available():
+        striate.accel.set_enabled(True)
+        ms_fast = best_time(striate_step(ours, arrays, upstream), repeats)
+        striate.accel.set_enabled(False)
     ms_theirs = best_time(torch_step(torch, theirs, arrays, upstream), repeats)
-    return label, ms_ours, ms_theirs
+    return label, ms_ours, ms_fast, ms_theirs
 
 
 def conv_rows(torch, repeats):
@@ -88,7 +98,7 @@ def conv_rows(torch, repeats):
         label = f"conv2d  x({n},{c},{h},{w}) w({out},{c},{k},{k}) p{k // 2}"
         ours = lambda x, w_, b, p=k // 2: F.conv2d(x, w_, b, padding=p)  # noqa: E731
         theirs = lambda x, w_, b, p=k // 2: torch.nn.functional.conv2d(x, w_, b, padding=p)  # noqa: E731
-        yield row(torch, label, ours, theirs, arrays, repeats)
+        yield row(torch, label, ours, theirs, arrays, repeats, fast=True)
         if ARGS.winograd and k == 3:
             winograd.enabled = True
             try:
@@ -113,7 +123,7 @@ def norm_rows(torch, repeats):
     for n, c, h, w in NORM_SHAPES:
         label = f"batch_norm (train)  x({n},{c},{h},{w})"
         if batch_norm is None:
-            yield label, None, None
+            yield label, None, None, None
             continue
         arrays = [rng.standard_normal((n, c, h, w)).astype(np.float32),
                   rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)]
@@ -128,16 +138,22 @@ def main():
 
     torch.set_num_threads(ARGS.threads)
     print(f"forward+backward, float32, best of {ARGS.repeats} after a warm-up, "
-          f"{ARGS.threads} threads (numpy {np.__version__}, torch {torch.__version__})")
-    header = f"{'shape':<52} {'striate ms':>11} {'PyTorch ms':>11} {'ratio':>7}"
+          f"{ARGS.threads} threads (numpy {np.__version__}, torch {torch.__version__}); "
+          f"load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"striate fast: convolutions on {striate.accel.describe()}")
+    header = (f"{'shape':<52} {'striate ms':>11} {'fast ms':>8} {'PyTorch ms':>11} {'ratio':>7} "
+              f"{'fast/PT':>8}")
     print(header)
     print("-" * len(header))
     for rows in (conv_rows, pool_rows, norm_rows):
-        for label, ours, theirs in rows(torch, ARGS.repeats):
+        for label, ours, fast, theirs in rows(torch, ARGS.repeats):
             if ours is None:
                 print(f"{label:<52} {'skipped: striate.functional.batch_norm not available yet':>31}")
                 continue
-            print(f"{label:<52} {ours:>11.1f} {theirs:>11.1f} {ours / theirs:>7.2f}", flush=True)
+            fast_ms, fast_ratio = ((f"{fast:>8.1f}", f"{fast / theirs:>8.2f}") if fast is not None
+                                   else (f"{'-':>8}", f"{'-':>8}"))
+            print(f"{label:<52} {ours:>11.1f} {fast_ms} {theirs:>11.1f} {ours / theirs:>7.2f} "
+                  f"{fast_ratio}", flush=True)
 
 
 if __name__ == "__main__":

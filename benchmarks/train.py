@@ -1,4 +1,4 @@
-"""Training and inference throughput, striate against PyTorch, in the same run.
+"""Training and inference throughput, striate (NumPy and fast routes) against PyTorch, in the same run.
 
     python benchmarks/train.py [--models lenet5,resnet18] [--batches 10] [--repeats 5]
                                [--sizes 64,128,256] [--threads 2] [--optimizer sgd|adam]
@@ -16,10 +16,13 @@ BLAS and PyTorch. A training step is what a training loop does per batch:
 forward, cross-entropy, zero_grad, backward, optimizer step; an inference
 step is a forward pass in eval mode without gradients.
 
-The two libraries are timed *interleaved*: repeat r of striate, repeat r of
-PyTorch, repeat r+1 of striate, ... so that a change of load on a shared
-machine hits both alike; each number is the best of ``--repeats``. The ratio
-column is striate's throughput divided by PyTorch's (1.0 = as fast).
+striate runs twice, as two identical models: once on its NumPy route and once
+on its fast route (``striate[fast]``: the convolutions on oneDNN, see
+``striate/accel``); the fast column is left out when oneDNN is not
+installed. The runs are timed *interleaved*: repeat r of striate NumPy, of
+striate fast, of PyTorch, then repeat r+1, ... so that a change of load on a
+shared machine hits all alike; each number is the best of ``--repeats``. The
+ratio columns are striate's throughput divided by PyTorch's (1.0 = as fast).
 
 A second table gives the per-image time of a training step at every batch
 size of ``--sizes``, to show whether it stays flat as the batch grows.
@@ -132,9 +135,10 @@ def torch_model(torch, name):
     return nn.Sequential(*layers)
 
 
-def striate_steps(name, optimizer_name):
-    """(train_step, infer_step, parameter count) for striate."""
-    from striate import optim
+def striate_steps(name, optimizer_name, fast=False):
+    """(train_step, infer_step, parameter count) for striate, on its fast
+    route (oneDNN) or its NumPy route."""
+    from striate import accel, optim
     from striate.autograd import no_grad
     from striate.functional import cross_entropy
 
@@ -143,6 +147,7 @@ def striate_steps(name, optimizer_name):
                  else optim.Adam(model.parameters(), lr=1e-3))
 
     def train(x, y):
+        accel.set_enabled(fast)
         model.train()
         loss = cross_entropy(model(striate.Tensor(x)), striate.Tensor(y))
         optimizer.zero_grad()
@@ -150,6 +155,7 @@ def striate_steps(name, optimizer_name):
         optimizer.step()
 
     def infer(x, y):
+        accel.set_enabled(fast)
         model.eval()
         with no_grad():
             model(striate.Tensor(x))
@@ -210,6 +216,7 @@ def uptime():
 
 def main(args):
     import torch  # the reference, loaded only here
+    from striate import accel
 
     torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -218,35 +225,46 @@ def main(args):
         sys.exit(f"benchmarks/train.py: unknown model(s) {unknown}; choose from {sorted(BATCH)}")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     images, labels, source = load_images(max([256] + sizes) * args.batches)
+    fast = accel.available()
     print(f"{args.optimizer}, float32, 28x28, {args.threads} threads, {args.batches} batches x "
           f"{args.repeats} interleaved repeats (best shown), data: {source}")
     print(f"numpy {np.__version__}, torch {torch.__version__}; {uptime()} at start")
-    header = f"{'model':<24} {'batch':>5} {'step':<9} {'striate img/s':>14} {'PyTorch img/s':>14} {'ratio':>6}"
+    print(f"convolutions: NumPy route -> NumPy; fast route -> {accel.describe()}")
+    columns = ["NumPy"] + (["fast"] if fast else [])
+    header = (f"{'model':<24} {'batch':>5} {'step':<9} "
+              + " ".join(f"{'striate ' + c:>13}" for c in columns) + f" {'PyTorch':>9} "
+              + " ".join(f"{c + '/PT':>8}" for c in columns) + "   (images/s)")
     print(header)
     print("-" * len(header))
     steps = {}
     for name in names:
-        ours_train, ours_infer, ours_params = striate_steps(name, args.optimizer)
+        ours = [striate_steps(name, args.optimizer, fast=False)]
+        if fast:
+            ours.append(striate_steps(name, args.optimizer, fast=True))
         theirs_train, theirs_infer, theirs_params = torch_steps(torch, name, args.optimizer)
-        assert ours_params == theirs_params, (name, ours_params, theirs_params)
-        steps[name] = (ours_train, theirs_train)
-        label = f"{name} ({ours_params:,})"
+        assert ours[0][2] == theirs_params, (name, ours[0][2], theirs_params)
+        steps[name] = [o[0] for o in ours] + [theirs_train]
+        label = f"{name} ({theirs_params:,})"
         data = batches(images, labels, BATCH[name], args.batches)
-        for kind, pair in (("train", (ours_train, theirs_train)), ("inference", (ours_infer, theirs_infer))):
-            ours, theirs = interleaved(pair, data, args.repeats)
-            print(f"{label:<24} {BATCH[name]:>5} {kind:<9} {ours:>14,.0f} {theirs:>14,.0f} "
-                  f"{ours / theirs:>6.2f}", flush=True)
+        for kind, index, theirs in (("train", 0, theirs_train), ("inference", 1, theirs_infer)):
+            rates = interleaved([o[index] for o in ours] + [theirs], data, args.repeats)
+            print(f"{label:<24} {BATCH[name]:>5} {kind:<9} "
+                  + " ".join(f"{r:>13,.0f}" for r in rates[:-1]) + f" {rates[-1]:>9,.0f} "
+                  + " ".join(f"{r / rates[-1]:>8.2f}" for r in rates[:-1]), flush=True)
+    if fast:
+        print(f"fast route: {accel.route_summary()}")
     if sizes:
         print("\nper-image time of a training step (microseconds), by batch size")
-        header = f"{'model':<10} {'batch':>5} {'striate':>9} {'PyTorch':>9} {'ratio':>6}"
+        header = (f"{'model':<10} {'batch':>5} " + " ".join(f"{c:>9}" for c in columns)
+                  + f" {'PyTorch':>9} " + " ".join(f"{c + '/PT':>8}" for c in columns))
         print(header)
         print("-" * len(header))
         for name in names:
             for size in sizes:
                 data = batches(images, labels, size, max(2, args.batches * 64 // size))
-                ours, theirs = interleaved(steps[name], data, args.repeats)
-                print(f"{name:<10} {size:>5} {1e6 / ours:>9.0f} {1e6 / theirs:>9.0f} "
-                      f"{ours / theirs:>6.2f}", flush=True)
+                rates = interleaved(steps[name], data, args.repeats)
+                print(f"{name:<10} {size:>5} " + " ".join(f"{1e6 / r:>9.0f}" for r in rates)
+                      + " " + " ".join(f"{r / rates[-1]:>8.2f}" for r in rates[:-1]), flush=True)
     print(f"{uptime()} at end")
 
 

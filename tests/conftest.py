@@ -17,9 +17,9 @@ def _seeded():
     yield
 
 
-# In CI (.ci/run installs MPI, onnxruntime, Chromium and Playwright) a skip of these
+# In CI (.ci/run installs MPI, onnxruntime, oneDNN, Chromium and Playwright) a skip of these
 # modules means a broken install, not a missing extra: the run fails and says so.
-REQUIRED_IN_CI = ("test_distributed.py", "test_onnx.py", "test_playground.py",
+REQUIRED_IN_CI = ("test_distributed.py", "test_onnx.py", "test_playground.py", "test_accel.py",
                   "test_playground_browser.py", "test_mnist1d.py")
 _skipped_in_ci = []
 

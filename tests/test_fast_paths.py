@@ -17,6 +17,15 @@ from striate.functional.windows import (col2im, copy_split, im2col, is_channel_m
                                         pad_scratch, release)
 from harness import check_against_torch, check_gradients, randn
 
+
+@pytest.fixture(autouse=True)
+def _numpy_route():
+    """These tests look inside the NumPy route (strips, workspaces, layouts),
+    so the fast route (striate.accel, tested in test_accel.py) stays off."""
+    striate.accel.set_enabled(False)
+    yield
+    striate.accel.set_enabled(None)
+
 # (input shape, weight shape, options) where the strips route applies
 STRIP_CASES = [
     ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
@@ -490,7 +499,7 @@ for _ in range(10):
     step()
 print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
 """
-    env = dict(os.environ, STRIATE_KEEP_FREED_MEMORY="1" if keep else "0")
+    env = dict(os.environ, STRIATE_KEEP_FREED_MEMORY="1" if keep else "0", STRIATE_ACCEL="none")
     result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
                             text=True, check=True)
     return float(result.stdout)

@@ -4,6 +4,7 @@ import os
 import sys
 import time
 
+from ..accel import describe as convolution_route
 from ..runs.tasks import trainer_options
 from ..train.layout import RunLayout, run_dir_of
 from . import distributed
@@ -276,6 +277,7 @@ def run(args):
     lr = config["lr"] if config["lr"] is not None else DEFAULT_LR[config["optimizer"]]
     verb = f"resuming at epoch {checkpoint.epoch + 1}" if checkpoint else "training"
     print(_header(verb, config, run, lr))
+    print(f"  convolutions: {convolution_route()}")
     start = time.perf_counter()
     layout = RunLayout(out)
     checkpoint_path = layout.checkpoint_dir

@@ -57,6 +57,7 @@ input gradient and its input gradient is conv's forward.
 """
 from math import prod
 
+from .. import accel
 from ..autograd import Function
 from ..backend import xp
 from .arguments import (as_tensor, call_as_batch, check_axis_size, check_groups,
@@ -363,7 +364,15 @@ class Conv(Function):
 
     def forward(self, x, w, b=None):
         if x.shape[0] == 0:
+            self.plan = None
             return self.empty_forward(x, w)
+        # float32 2-d convolutions go to oneDNN where it is installed and takes the shape
+        self.plan = accel.convolution(x, w, b is not None, self.stride, self.pads,
+                                      self.dilation, self.groups, any(self.needs_input_grad))
+        if self.plan is not None:
+            out, self.plan_saved = self.plan.forward(accel.as_input(x), xp.ascontiguousarray(w),
+                                                     b, keep=any(self.needs_input_grad))
+            return out
         need_x, need_w = self.needs_input_grad[:2]
         reach = [d * (k - 1) for k, d in zip(w.shape[2:], self.dilation)]
         self.flipped_ok = (self.flipped_ok and w.shape[0] <= 2 * x.shape[1]
@@ -431,6 +440,10 @@ class Conv(Function):
         if getattr(self, "empty", False):
             return empty_gradients(self.needs_input_grad, self.x_shape, self.w_shape, grad)
         need_x, need_w = self.needs_input_grad[:2]
+        need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        if self.plan is not None:
+            return self.plan.backward(accel.as_input(grad), self.plan_saved, need_x, need_w,
+                                      need_b)
         gx = gw = gb = None
         if need_x:
             # Input gradient = transposed convolution of the output gradient
@@ -445,7 +458,7 @@ class Conv(Function):
         if need_w and gw is None:
             # Weight gradient: sum over every offset where the filter was applied.
             gw = self.saved.weight_gradient(grad, self.groups, self.w_shape)
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+        if need_b:
             gb = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         if self.saved is not None:
             self.saved.forget_gradient()  # shared by gx and gw only
