@@ -1,3 +1,4 @@
+# %%
 """Backpropagation through a conv layer by hand, checked against autograd.
 
 For u[a, b] = sum_ij w[i, j] x[i + a, j + b] (the notes' forward pass):
@@ -21,7 +22,7 @@ import striate.functional as F
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(6, 7))
@@ -36,11 +37,13 @@ def correlate(image, kernel):
                      for a in range(rows)])
 
 
+# %%
 # By hand.
 grad_w = correlate(x, upstream)                                     # (3, 3)
 padded = np.pad(upstream, ((2, 2), (2, 2)))                         # full: pad by K - 1
 grad_x = correlate(padded, w[::-1, ::-1])                           # (6, 7)
 
+# %%
 # With autograd.
 xt = striate.tensor(x[None, None], requires_grad=True)
 wt = striate.tensor(w[None, None], requires_grad=True)

@@ -1,3 +1,4 @@
+# %%
 """Depthwise-separable convolution (Xception, Chollet 2017).
 
 A standard KxK convolution from C_in to C_out channels has K*K*C_in*C_out
@@ -18,7 +19,7 @@ from striate.models.xception import SeparableConv2d
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 
 def count(module):
@@ -37,6 +38,7 @@ print(f"saving: {count(standard) / (count(depthwise) + count(pointwise)):.1f}x f
 x = np.random.default_rng(0).normal(size=(1, C_in, 8, 8)).astype(np.float32)
 print("output shapes:", tuple(standard(x).shape), "and", tuple(pointwise(depthwise(x)).shape))
 
+# %%
 # The separable pair is a standard convolution whose filter is rank one
 # across (space, channel): w[o, c] = p[o, c] * d[c].
 d = depthwise.weight.data[:, 0]                       # (C_in, K, K)
