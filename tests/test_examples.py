@@ -210,6 +210,9 @@ def test_backprop_by_hand_matches_autograd(outputs):
     assert len(differences) == 3
     assert differences[0] < 1e-12 and differences[1] < 1e-12   # dL/dw and dL/dx (flipped)
     assert differences[2] > 0.1                                 # the unflipped filter is wrong
+    gaps = re.search(r"dL/dw, dL/dx, dL/db: ([0-9.e+-]+), ([0-9.e+-]+), ([0-9.e+-]+)", stdout)
+    assert max(float(g) for g in gaps.groups()) < 1e-12        # channels and bias too
+    assert "dL/dw (by hand):" in stdout and "the flipped filter" in stdout
 
 
 def test_skip_connection_identity_and_gradient_flow(outputs):
@@ -226,7 +229,7 @@ def test_skip_connection_identity_and_gradient_flow(outputs):
 def test_pictures_are_written(outputs):
     out, _ = outputs
     assert (out / "07_classic_kernels.png").stat().st_size > 10_000
-    for script in ("15_translation_equivariance", "17_edge_maps_by_hand", "18_relu_after_conv",
+    for script in ("08_conv_backprop", "15_translation_equivariance", "17_edge_maps_by_hand", "18_relu_after_conv",
                    "20_dot_product_alignment", "23_alexnet_first_filters"):
         assert (out / f"{script}.png").stat().st_size > 10_000, script
     for name in ("lenet_filters.png", "lenet_feature_maps.png"):
