@@ -54,7 +54,9 @@ EXPECTED = {
     "10_dilated_and_1x1.py": ["receptive field 5x5 with 9 weights",
                               "6x6x3 with 3 filters 1x1x3 -> 6x6x3"],
     "11_depthwise_separable.py": ["3*3*128*256 = 294,912", "together 33,920",
-                                  "SeparableConv2d(128, 256): 33,920"],
+                                  "SeparableConv2d(128, 256): 33,920",
+                                  # seeds/003's table: Xception's order, 1x1 first
+                                  "128*256 + 3*3*256 = 35,072"],
     "12_skip_connections.py": [],
     "13_lenet_filters_and_maps.py": ["C1 filters: 6 of 5x5", "C1: 28x28x6", "S2: 14x14x6",
                                      "C3: 10x10x16", "S4: 5x5x16"],
