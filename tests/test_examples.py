@@ -94,6 +94,9 @@ EXPECTED = {
                             "1.88 M connections", "= 86.7 ms per sample",
                             "341 h per epoch = 12.6 x the forward epoch"],
     "25_textbook_convolution.py": ["against F.conv2d"],
+    # GoogLeNet's module 3a (the paper's table, the notes' "reduction of computational expense")
+    "26_inception_bottleneck.py": ["with 1x1 bottlenecks: output 28x28x256",
+                                   "28*28*32*5*5*192 = 120,422,400"],
 }
 
 
