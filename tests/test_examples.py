@@ -97,6 +97,9 @@ EXPECTED = {
     # GoogLeNet's module 3a (the paper's table, the notes' "reduction of computational expense")
     "26_inception_bottleneck.py": ["with 1x1 bottlenecks: output 28x28x256",
                                    "28*28*32*5*5*192 = 120,422,400"],
+    # DenseNet's linear growth; U-Net's 572 -> 388 (seeds/003's U-Net, the paper's sizes)
+    "27_densenet_and_unet.py": ["64 + 6 * 32 = 256; striate: 256",
+                                "input 572x572 -> segmentation 388x388x2"],
 }
 
 
