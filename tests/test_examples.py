@@ -100,6 +100,7 @@ EXPECTED = {
     # DenseNet's linear growth; U-Net's 572 -> 388 (seeds/003's U-Net, the paper's sizes)
     "27_densenet_and_unet.py": ["64 + 6 * 32 = 256; striate: 256",
                                 "input 572x572 -> segmentation 388x388x2"],
+    "28_augmentation.py": ["returns the digit: max |difference| 0.0e+00"],
 }
 
 
@@ -238,7 +239,7 @@ def test_pictures_are_written(outputs):
     out, _ = outputs
     assert (out / "07_classic_kernels.png").stat().st_size > 10_000
     for script in ("08_conv_backprop", "15_translation_equivariance", "17_edge_maps_by_hand", "18_relu_after_conv",
-                   "20_dot_product_alignment", "23_alexnet_first_filters"):
+                   "20_dot_product_alignment", "23_alexnet_first_filters", "28_augmentation"):
         assert (out / f"{script}.png").stat().st_size > 10_000, script
     for name in ("lenet_filters.png", "lenet_feature_maps.png"):
         assert (out / "13_lenet_filters_and_maps" / name).stat().st_size > 5_000
