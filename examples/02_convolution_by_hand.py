@@ -1,3 +1,4 @@
+# %%
 """Convolution by hand and with striate.functional.conv2d.
 
 The notes' worked examples: a 2x2 patch times a 2x2 filter (19), the 4x4
@@ -16,7 +17,7 @@ import striate.functional as F
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 
 def slide(image, kernel, stride=1, padding=0):
@@ -38,11 +39,13 @@ def conv2d(image, kernel, **options):
     return F.conv2d(image[None, None], kernel[None, None], **options).data[0, 0]
 
 
+# %%
 # One position: element-wise multiply and add.
 patch = np.array([[1, 3], [5, 2]])
 weights = np.array([[1, 2], [2, 1]])
 print(f"(1 x 1) + (3 x 2) + (5 x 2) + (2 x 1) = {(patch * weights).sum()}")
 
+# %%
 # The 4x4 image and the 2x2 kernel.
 image = np.arange(1, 17, dtype=np.float64).reshape(4, 4)
 kernel = np.array([[-1.0, 1.0], [0.0, 1.0]])
@@ -51,6 +54,7 @@ print(slide(image, kernel).astype(int))
 print("with F.conv2d:")
 print(conv2d(image, kernel).astype(int))
 
+# %%
 # The 5x5 binary image and the X filter.
 binary = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1],
                    [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]], dtype=np.float64)
@@ -63,6 +67,7 @@ print("stride 2 (2x2):")
 print(conv2d(binary, x_filter, stride=2).astype(int))
 assert (slide(binary, x_filter, padding=1) == conv2d(binary, x_filter, padding=1)).all()
 
+# %%
 # Cross-correlation against true convolution. The notes write
 # S(i, j) = sum_m sum_n I(i - m, j - n) K(m, n): the kernel is flipped.
 # Their 4x4 example slides the kernel as printed, so it is a correlation;

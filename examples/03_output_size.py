@@ -1,3 +1,4 @@
+# %%
 """The output-size formula: (W - F + 2P)/S + 1.
 
 Every example of the notes, computed by the formula and checked against the
@@ -14,7 +15,7 @@ import striate.functional as F
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 
 def formula(w, f, p, s):
@@ -38,6 +39,7 @@ for label, w, f, p, s in examples:
     assert out.shape[-1] == size
     print(f"{label}: ({w} - {f} + 2*{p})/{s} + 1 = {size}")
 
+# %%
 # Pooling uses the same formula with P = 0: (W - F)/S + 1.
 for label, w, f, s in [("AlexNet pool1: 55, 3x3, stride 2", 55, 3, 2),
                        ("AlexNet pool2: 27, 3x3, stride 2", 27, 3, 2),

@@ -1,3 +1,4 @@
+# %%
 """Parameters of a fully connected layer against a convolutional layer.
 
 The notes' example: a 32 x 32 RGB image ("Master Yoda") and 6 filters of
@@ -22,7 +23,7 @@ import striate.nn as nn
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 inputs = 32 * 32 * 3
 out = F.conv2d(np.zeros((1, 3, 32, 32), np.float32), np.zeros((6, 3, 5, 5), np.float32))
@@ -40,6 +41,7 @@ print(f"nn.Conv2d(3, 6, 5) (as in PyTorch): weight {tuple(layer.weight.shape)} +
 print(f"difference: {notes - counted} = 6 filters x 2 extra biases")
 print(f"ratio fully connected / conv: {inputs * outputs / counted:,.0f}x")
 
+# %%
 # One filter of a colour image: 3 x 3 x 3 = 27 weights + 1 bias.
 print("one 3x3 filter on an RGB image:", 3 * 3 * 3, "weights + 1 bias")
 # AlexNet's first layer, from the notes' table.

@@ -1,3 +1,4 @@
+# %%
 """Receptive fields: one 7x7 convolution against a stack of three 3x3.
 
 Both see a 7 x 7 patch of the input, but the stack has fewer weights
@@ -15,7 +16,7 @@ import striate.nn as nn
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 C = 64
 large = nn.Sequential(nn.Conv2d(C, C, 7, bias=False), nn.ReLU())

@@ -1,3 +1,4 @@
+# %%
 """The classic image kernels on a photograph.
 
 Identity, blurs, sharpen, emboss, outline and the four Sobel kernels of the
@@ -19,7 +20,7 @@ from striate.explain.plots import kernel_grid, save_figure
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="use a 64x64 crop of the photo")
 parser.add_argument("--out", help="PNG to write (default: a temporary file)")
-args = parser.parse_args()
+args, _ = parser.parse_known_args()     # a notebook kernel passes arguments of its own
 fast = args.fast or bool(os.environ.get("STRIATE_FAST"))
 
 photo = kernels.sample_image()
@@ -35,6 +36,7 @@ for name, kernel in kernels.KERNELS.items():
           f"  range [{filtered.min():+.2f}, {filtered.max():+.2f}]")
     panels.append((name, kernel, filtered, caption))
 
+# %%
 # The identity kernel gives the photo back exactly; a zero-sum kernel (edge
 # detector) gives 0 on a flat region; blurs keep the mean brightness.
 print("identity returns the photo:", np.array_equal(kernels.apply(photo, "identity"), photo))

@@ -1,3 +1,4 @@
+# %%
 """Dilated and 1x1 convolutions.
 
 * Dilation spaces a filter's taps apart. The notes, in 1-d with a filter of
@@ -22,7 +23,7 @@ import striate.nn as nn
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="(accepted for symmetry)")
 parser.add_argument("--out", help="(this script writes no file)")
-parser.parse_args()
+parser.parse_known_args()     # a notebook kernel passes arguments of its own
 
 x = np.arange(10, 20, dtype=np.float64)          # x0..x9 = 10..19
 w = np.array([1.0, 100.0, 10000.0])              # readable: each tap leaves its own digits
@@ -38,6 +39,7 @@ rf = striate.summary(nn.Sequential(nn.Conv2d(1, 1, 3, dilation=2)), (1, 9, 9)).l
 print(f"3x3 filter, dilation 2: receptive field {rf.receptive_field[0]}x"
       f"{rf.receptive_field[1]} with {rf.num_params - 1} weights")
 
+# %%
 # 1x1 convolution: 6x6x3 volume, three 1x1x3 filters.
 rng = np.random.default_rng(0)
 volume = rng.normal(size=(1, 3, 6, 6))

@@ -1,3 +1,4 @@
+# %%
 """Skip connections keep the gradient alive.
 
 A residual block computes G(x) = F(x) + x, so by the chain rule
@@ -21,9 +22,10 @@ import striate.nn as nn
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="16 layers instead of 30")
 parser.add_argument("--out", help="PNG to write (default: a temporary file)")
-args = parser.parse_args()
+args, _ = parser.parse_known_args()     # a notebook kernel passes arguments of its own
 fast = args.fast or bool(os.environ.get("STRIATE_FAST"))
 
+# %%
 # 1. The identity, checked with autograd on one block G(x) = F(x) + x.
 striate.manual_seed(0)
 block = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Tanh()).to(np.float64)
@@ -38,6 +40,7 @@ print(f"dL/dx through G = F(x) + x equals dL/dx through F plus dL/dG: max |diffe
       f"{abs(through_g - (through_f + upstream)).max():.1e}")
 
 
+# %%
 # 2. Gradient flow through a deep plain net and a residual one with the same layers.
 class Stack(nn.Module):
     def __init__(self, depth, residual):

@@ -14,6 +14,17 @@ http://setosa.io/ev/image-kernels/, uses)::
     -1  1  1        -1  8 -1          0  0  0      0  0  0       2  0 -2      -2  0  2
      0  1  2        -1 -1 -1         -1 -2 -1      1  2  1       1  0 -1      -1  0  1
 
+The edge kernels of the notes' worked examples: the vertical and horizontal
+ones of the 5x5 pixel-value image are Prewitt's (Sobel's without the centre
+weight 2), the "mixed edge" one sits beside the Sobel pair, and the
+4-neighbour Laplacian is the notes' second edge detector (``outline`` is the
+8-neighbour one)::
+
+    vertical_prewitt   horizontal_prewitt   laplacian    mixed_edge
+    1  0 -1            1  1  1              0  1  0      0 -2  0
+    1  0 -1            0  0  0              1 -4  1     -2  1  2
+    1  0 -1           -1 -1 -1              0  1  0      0  2  0
+
 Two readings of "filtering", both in the notes:
 
 * ``mode="correlate"``: slide the kernel over the image as printed and take
@@ -42,7 +53,8 @@ from .limits import check_bytes
 
 __all__ = ["KERNELS", "apply", "parse_matrix", "output_shape", "sample_image", "image_array", "SAMPLE_IMAGE",
            "identity", "box_blur", "gaussian_blur", "sharpen", "emboss", "outline",
-           "top_sobel", "bottom_sobel", "left_sobel", "right_sobel"]
+           "top_sobel", "bottom_sobel", "left_sobel", "right_sobel",
+           "vertical_prewitt", "horizontal_prewitt", "laplacian", "mixed_edge"]
 
 
 def _constant(rows, scale=1.0):
@@ -61,6 +73,10 @@ top_sobel = _constant([[1, 2, 1], [0, 0, 0], [-1, -2, -1]])
 bottom_sobel = _constant([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
 left_sobel = _constant([[1, 0, -1], [2, 0, -2], [1, 0, -1]])
 right_sobel = _constant([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+vertical_prewitt = _constant([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
+horizontal_prewitt = _constant([[1, 1, 1], [0, 0, 0], [-1, -1, -1]])
+laplacian = _constant([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
+mixed_edge = _constant([[0, -2, 0], [-2, 1, 2], [0, 2, 0]])
 
 #: Every named kernel, in the order the notes and setosa's page show them.
 KERNELS = {
@@ -68,6 +84,8 @@ KERNELS = {
     "sharpen": sharpen, "emboss": emboss, "outline": outline,
     "top_sobel": top_sobel, "bottom_sobel": bottom_sobel,
     "left_sobel": left_sobel, "right_sobel": right_sobel,
+    "vertical_prewitt": vertical_prewitt, "horizontal_prewitt": horizontal_prewitt,
+    "laplacian": laplacian, "mixed_edge": mixed_edge,
 }
 
 #: The photograph shipped with striate (CC0, see kernels_data/README.md).

@@ -26,6 +26,11 @@ NOTES = {
     "bottom_sobel": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
     "left_sobel": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
     "right_sobel": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    # seeds/003's 5x5 worked example (Prewitt), seeds/002's Laplacian, seeds/000's mixed edge
+    "vertical_prewitt": [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
+    "horizontal_prewitt": [[1, 1, 1], [0, 0, 0], [-1, -1, -1]],
+    "laplacian": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+    "mixed_edge": [[0, -2, 0], [-2, 1, 2], [0, 2, 0]],
 }
 REFERENCE = {"correlate": signal.correlate2d, "convolve": signal.convolve2d}
 
@@ -172,7 +177,7 @@ def test_kernels_command_without_arguments_writes_the_grid(capsys, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "kernels")
     assert code == 0, err
-    assert "10 kernels applied to camera.png" in out
+    assert f"{len(NOTES)} kernels applied to camera.png" in out
     from PIL import Image
     with Image.open(tmp_path / "kernels.png") as picture:
         assert picture.size[0] > 1000 and picture.size[1] > 1000

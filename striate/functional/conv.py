@@ -1,6 +1,11 @@
 """Convolution (the cross-correlation CNN layers use), transposed convolution,
 and the true, kernel-flipped convolution of the lecture notes.
 
+To read the whole convolution on one screen first (stride, padding, groups;
+forward and both gradients as im2col plus one matrix product, without the
+fast routes below), see ``examples/25_textbook_convolution.py``: the same
+results as this module, checked against it and PyTorch there.
+
 Symbols (see ``windows.py`` for the index arithmetic)::
 
     x  (N, C, H, W)          input          w  (O, C/G, KH, KW)   conv weight

@@ -16,6 +16,11 @@ Two forms:
       max-pool 3x3/2        -> 6x6x256
       fc6 4096, fc7 4096, fc8 1000 (dropout 0.5 before fc6 and fc7)
 
+  ``input_size=224`` gives the other table of the notes, for the paper's
+  stated 224x224 input, where every division rounds down:
+  (224 - 11)/4 + 1 = 54.25 -> 54x54x96, 26x26x96, 26x26x256, 12x12x256,
+  12x12x384, 12x12x384, 12x12x256, 5x5x256 (fc6 then sees 6,400 inputs, not 9,216).
+
 * :func:`alexnet`: torchvision's single-stream variant (from Krizhevsky's 2014
   "One weird trick" paper: 64/192/384/256/256 filters, no normalization, an
   adaptive 6x6 pool before the classifier), whose ``state_dict`` matches
@@ -69,8 +74,10 @@ class AlexNetOriginal(nn.Module):
 
     Where this differs from the paper (or the notes):
 
-    * Input 227x227: the paper says 224, but (224 - 11)/4 + 1 is not an
-      integer; 227 gives the paper's 55x55 maps (the notes' arithmetic).
+    * Input 227x227 by default: the paper says 224, but (224 - 11)/4 + 1 is
+      not an integer; 227 gives the paper's 55x55 maps (the notes' arithmetic).
+      ``input_size=224`` builds the notes' other table (54x54x96 ... 5x5x256,
+      each size rounded down), with fc6 on 5*5*256 inputs.
     * ``groups=1`` (default) is the notes' "single GPU equivalent". The paper
       split the network over two GPUs, and conv2, conv4 and conv5 saw only
       the maps on their own GPU: ``groups=2`` reproduces that (fewer
@@ -86,13 +93,19 @@ class AlexNetOriginal(nn.Module):
       notes; 62,378,344 with them).
     """
 
-    def __init__(self, num_classes=1000, in_channels=3, dropout=0.5, groups=1, width=1.0):
+    def __init__(self, num_classes=1000, in_channels=3, dropout=0.5, groups=1, width=1.0,
+                 input_size=227):
         super().__init__()
+        if input_size not in (224, 227):
+            raise ValueError(f"AlexNetOriginal: input_size must be 227 (the paper's maps) or 224 "
+                             f"(the paper's stated input, the notes' 54x54 table), got "
+                             f"{input_size!r}")
 
         def c(channels):  # scaled, and still divisible by the groups
             return groups * scale_width(channels // groups, width)
 
-        self.input_shape = (in_channels, 227, 227)
+        self.input_shape = (in_channels, input_size, input_size)
+        last = 6 if input_size == 227 else 5
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c(96), kernel_size=11, stride=4),            # conv1 -> 55x55x96
             nn.ReLU(),
@@ -104,7 +117,7 @@ class AlexNetOriginal(nn.Module):
             nn.MaxPool2d(kernel_size=3, stride=2),                              # -> 13x13x256
             *conv3_to_conv5(c, groups),                                         # -> 6x6x256
         )
-        self.classifier = classifier_head(c(256) * 6 * 6, c(4096), num_classes, dropout)
+        self.classifier = classifier_head(c(256) * last * last, c(4096), num_classes, dropout)
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -151,7 +164,9 @@ def alexnet(num_classes=1000, in_channels=3, dropout=0.5, width=1.0):
 
 
 @register_model()
-def alexnet_original(num_classes=1000, in_channels=3, dropout=0.5, groups=1, width=1.0):
+def alexnet_original(num_classes=1000, in_channels=3, dropout=0.5, groups=1, width=1.0,
+                     input_size=227):
     """The 2012 paper's AlexNet, 227x227 input, as in the notes' table
-    (``groups=2``: the paper's two-GPU connectivity)."""
-    return AlexNetOriginal(num_classes, in_channels, dropout, groups, width)
+    (``groups=2``: the paper's two-GPU connectivity; ``input_size=224``: the
+    notes' other table, 54x54x96 ... 5x5x256)."""
+    return AlexNetOriginal(num_classes, in_channels, dropout, groups, width, input_size)
