@@ -36,9 +36,12 @@ def test_inspect_on_a_segmentation_run_shows_filters_and_maps(capsys, tmp_path):
                        "0.0625", "--model-arg", "depth=2", "--limit", "32", "--batch-size", "16",
                        "--epochs", "1", "--no-progress", "--out", out)
     assert code == 0, err
-    code, text, err = run(capsys, "inspect", out)
+    from striate.data.samples import write_samples
+
+    scene, = write_samples(tmp_path, ["scene.png"])
+    code, text, err = run(capsys, "inspect", out, scene)  # one picture: its maps, and the filters
     assert code == 0, err
-    assert (out / "inspect" / "filters.png").exists() and "maps-" in text
+    assert (out / "inspect" / "filters.png").exists() and "maps-scene.png" in text
     code, _, err = run(capsys, "inspect", out, "--what", "filters,saliency")
     assert code == 1 and "--what saliency" in err and "segmentation" in err
     assert "Traceback" not in err and "0-dimensional" not in err

@@ -277,7 +277,7 @@ def test_val_split_is_recorded_and_reused_by_evaluate(capsys, tmp_path):
     final = json.loads(open(tmp_path / "run" / "metrics.jsonl").read().splitlines()[-1])
     code, out, err = cli(capsys, "evaluate", tmp_path / "run", "--plot", tmp_path / "cm.png")
     assert code == 0, err
-    assert "on shapes test: 15 images" in out
+    assert "on shapes: the 15 test images" in out
     assert f"loss {final['test_loss']:.4f}" in out
 
 

@@ -151,15 +151,13 @@ def plural(count, word):
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def measured_on(dataset, split):
-    """Which images a score was measured on: ``"the 1,000 test images"``, or
-    ``"250 of the 1,000 test images"`` for a subset (``--limit``)."""
-    whole = dataset
-    while hasattr(whole, "indices") and hasattr(whole, "dataset"):  # a Subset
-        whole = whole.dataset
-    if len(whole) == len(dataset):
+def measured_on(dataset, split, limited=False):
+    """Which images a score was measured on: ``"the 1,000 test images"``, or,
+    for a ``--limit`` subset (``limited``), ``"250 of the 1,000 test images"``."""
+    if not limited or not hasattr(dataset, "dataset"):
         return f"the {len(dataset):,} {split} images"
-    return f"{len(dataset):,} of the {len(whole):,} {split} images (spread over the split)"
+    return (f"{len(dataset):,} of the {len(dataset.dataset):,} {split} images (--limit, spread "
+            "over the split)")
 
 
 def percent(value):

@@ -105,7 +105,7 @@ def run(args):
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
     print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
-          f"{measured_on(dataset, args.split)}{', flip-averaged' if args.tta else ''}")
+          f"{measured_on(dataset, args.split, bool(args.limit))}{', flip-averaged' if args.tta else ''}")
     print(f"accuracy {percent(metrics.accuracy)}  top-{metrics.k} "
           f"{percent(metrics.topk_accuracy)}  loss {metrics.loss:.4f}")
     print("per-class accuracy:")

@@ -60,7 +60,7 @@ def evaluate_segmentation(checkpoint, model, dataset, loader, name, args):
     classes = checkpoint.meta.get("classes") or dataset.classes
     model_name = checkpoint.meta.get("model", {}).get("name", "model")
     print(f"{model_name} (epoch {checkpoint.epoch}) on {name}: "
-          f"{measured_on(dataset, args.split)}, {int(metrics.matrix.sum()):,} pixels")
+          f"{measured_on(dataset, args.split, bool(args.limit))}, {int(metrics.matrix.sum()):,} pixels")
     print(f"pixel accuracy {percent(metrics.accuracy)}  mean IoU {summary['test_miou']:.4f} "
           f"(over the {len(classes) - 1} object classes)  foreground IoU "
           f"{summary['test_fg_iou']:.4f}  mean Dice {summary['test_dice']:.4f}  "

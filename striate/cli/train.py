@@ -294,7 +294,7 @@ def run(args):
         raise UsageError(f"{error}; {kept}") from None
     seconds = time.perf_counter() - start
     last = trainer.history[-1] if trainer.history else {}
-    on = measured_on(run.test_set, "test")
+    on = measured_on(run.test_set, "test", bool(config.get("limit")))
     if "test_acc" in last and "test_miou" not in last:
         print(f"test accuracy {percent(last['test_acc'])} on {on} after "
               f"{plural(trainer.epoch, 'epoch')} ({seconds:.1f} s)")
