@@ -222,6 +222,7 @@ def run(args):
     from ..runs.checks import (check_data_dir, check_outside, check_output_dir, note_missing,
                                require)
     from ..runs.config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
+    from ..runs.api import with_recipe
     from ..runs.outputs import OutputPlan
     from ..train.trainer import NonFiniteLossError
 
@@ -236,6 +237,11 @@ def run(args):
         config = {**DEFAULTS, **explicit}
         if config.get("data") and "model" not in explicit:
             config["model"] = "auto"  # chosen for the folder's images by prepare_run
+        config, taken = with_recipe(config, explicit)
+        if taken:
+            print(f"recommended settings for {config['model']} on {config['dataset']} (set any "
+                  "of them to change it): " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                       for k, v in taken.items()))
         out = args.out or default_out_dir(config)
         if _existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "

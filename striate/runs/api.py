@@ -15,7 +15,7 @@ from .config import DEFAULTS, default_out_dir, prepare_run
 from .errors import RunConfigError
 from .validate import validate_config
 
-__all__ = ["train", "resolve_config", "folder_settings", "CONFIG_KEYS"]
+__all__ = ["train", "resolve_config", "with_recipe", "folder_settings", "CONFIG_KEYS"]
 
 #: Every key a run's configuration may hold: the defaults' and the optional ones.
 CONFIG_KEYS = tuple(DEFAULTS) + ("transfer", "dice_weight")
@@ -40,6 +40,26 @@ def folder_settings(data, given):
     return {"data": root, "dataset": os.path.basename(root.rstrip(os.sep)) or "folder"}
 
 
+def with_recipe(config, given):
+    """``config`` with the recommended settings of its (model, dataset) (see
+    :mod:`striate.models.recipes`) for every key the user did not ``given``
+    (``model_args`` per argument); returns ``(config, taken)``, ``taken`` the
+    settings that came from the recipe, for the run to say so."""
+    from ..models.recipes import recipe
+
+    config, taken = dict(config), {}
+    for key, value in recipe(config["model"], config["dataset"]).items():
+        if key == "model_args":
+            chosen = dict(config.get("model_args") or {})
+            for name, default in value.items():
+                if name not in (given.get("model_args") or {}):
+                    chosen[name] = taken[name] = default
+            config["model_args"] = chosen
+        elif key not in given:
+            config[key] = taken[key] = value
+    return config, taken
+
+
 def resolve_config(config=None, **settings):
     """``DEFAULTS`` updated with ``config`` (a dict) and then ``settings``; an
     unknown key is a :class:`RunConfigError` that lists the known ones. With
@@ -56,7 +76,8 @@ def resolve_config(config=None, **settings):
         given.update(folder_settings(given["data"], {k: v for k, v in given.items()
                                                      if k != "dataset" or v != DEFAULTS[k]}))
         given.setdefault("model", "auto")
-    return validate_config({**DEFAULTS, **given})
+    config, _ = with_recipe({**DEFAULTS, **given}, given)
+    return validate_config(config)
 
 
 def train(config=None, *, out=None, data_dir=None, download=False, progress=False, plot=None,
