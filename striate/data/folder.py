@@ -73,12 +73,11 @@ def _walk_images(folder, root, option):
     following symbolic links but refusing a link that loops back."""
     found, seen = [], set()
 
-    def visit(directory):
+    def visit(directory, relative):
         real = os.path.realpath(directory)
         if real in seen:
-            raise FolderError(f"{option} {root}: {os.path.relpath(directory, root)} is a "
-                              "symbolic link that loops back to a folder above it; remove "
-                              "the link")
+            raise FolderError(f"{option} {root}: {relative} is a symbolic link that loops "
+                              "back to a folder above it; remove the link")
         seen.add(real)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -88,19 +87,18 @@ def _walk_images(folder, root, option):
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            path = os.path.join(directory, entry.name)
+            path = relative + os.sep + entry.name
             if entry.is_dir():  # follows links
-                visit(path)
+                visit(entry.path, path)
                 continue
             if os.path.splitext(entry.name)[1].lower() not in IMAGE_EXTENSIONS:
                 raise FolderError(
-                    f"{option} {root}: {os.path.relpath(path, root)} is not an image file "
-                    f"(the images read are {', '.join(IMAGE_EXTENSIONS)}); move it out of "
-                    "the dataset folder")
-            found.append(os.path.relpath(path, root))
+                    f"{option} {root}: {path} is not an image file (the images read are "
+                    f"{', '.join(IMAGE_EXTENSIONS)}); move it out of the dataset folder")
+            found.append(path)
         seen.discard(real)  # a folder linked twice side by side is no loop
 
-    visit(folder)
+    visit(folder, os.path.relpath(folder, root))
     return found
 
 
@@ -476,17 +474,18 @@ def stratified_split(labels, fraction, seed):
 
 
 def load_folder(root, size, val_split=0.1, seed=0, option="--data", progress=None, log=None,
-                name=None):
+                name=None, index=None):
     """``(train, test, index, seconds)``: two :class:`~striate.data.dataset.Subset`
     of one :class:`~striate.data.dataset.ImageDataset` over the decoded cache.
 
     ``test`` is the folder's ``test/`` (or ``val/``) when it has one, else a
     :func:`stratified_split` of ``val_split`` of the training images, seeded
     by ``seed``. ``seconds``: how long decoding took (0 from the cache).
+    ``index``: the folder's :class:`FolderIndex`, when it has just been made.
     """
     from .dataset import ImageDataset, Subset
 
-    index = index_folder(root, option)
+    index = index_folder(root, option) if index is None else index
     images, kept, seconds = decode_folder(index, size, option, progress=progress, log=log)
     unread = set(range(len(index.files))) - set(kept.tolist())
     skipped = index.skipped + [index.files[i] for i in sorted(unread)]

@@ -391,7 +391,8 @@ def _load_folder(config, log, progress, expect_folder):
         raise RunConfigError(f"--image-size {config['image_size']} is too small to frame a "
                              "picture; use 8 or more")
     train, test, index, seconds = load_folder(root, config["image_size"], config["val_split"],
-                                              config["seed"], progress=progress, log=log)
+                                              config["seed"], progress=progress, log=log,
+                                              index=index)
     limit = config.get("limit")
     if limit:
         train = Subset(train, spread_indices(len(train), limit))
