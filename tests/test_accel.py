@@ -467,3 +467,24 @@ def test_switch_arguments_are_checked(monkeypatch):
     monkeypatch.setenv("STRIATE_ACCEL", "fastest")
     with pytest.raises(ValueError, match="STRIATE_ACCEL='fastest': expected 'none'"):
         accel.describe()
+
+
+@needs_onednn
+def test_openblas_runs_on_one_thread_while_the_route_is_on(route):
+    """Two thread pools that spin while they wait must not share the cores:
+    with the fast route on, OpenBLAS gets one thread; off, its own count back."""
+    found = accel._find_blas_setter()
+    if found is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS found in /proc/self/maps")
+    getter_name = found.__name__.replace("set_num_threads", "get_num_threads")
+    import numpy  # noqa: F401 (its OpenBLAS is loaded)
+    with open("/proc/self/maps") as maps:
+        path = sorted({l.split()[-1] for l in maps if "openblas" in l.lower()})[0]
+    getter = getattr(ctypes.CDLL(path), getter_name)
+    x, w = np.ones((1, 1, 5, 5), np.float32), np.ones((1, 1, 3, 3), np.float32)
+    route(True)
+    F.conv2d(striate.Tensor(x), striate.Tensor(w))
+    assert getter() == 1
+    route(False)
+    F.conv2d(striate.Tensor(x), striate.Tensor(w))
+    assert getter() == accel._thread_count()

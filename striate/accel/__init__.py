@@ -15,12 +15,15 @@ first float32 convolution, not at ``import striate``. Switch it off with
 <set_enabled>`; ``STRIATE_DNNL_LIB`` names a ``libdnnl.so.3`` to use instead
 of the wheel's (see ``dnnl.py``).
 
-Threads: oneDNN runs on OpenMP, NumPy's matrix products on OpenBLAS. One
-setting serves both: oneDNN takes the thread count OpenBLAS read when NumPy
-loaded (``OPENBLAS_NUM_THREADS``, else ``OMP_NUM_THREADS``, else every core),
-and OpenMP's idle threads sleep at once rather than spin (``OMP_WAIT_POLICY``
-is set to ``PASSIVE`` unless it is already set), so that the two pools do
-not compete for the cores between one library's work and the other's.
+Threads: oneDNN runs on OpenMP, NumPy's matrix products on OpenBLAS, and
+two pools of threads that each wait for work by spinning take the cores
+from one another. One setting serves both: oneDNN takes the thread count
+OpenBLAS read when NumPy loaded (``OPENBLAS_NUM_THREADS``, else
+``OMP_NUM_THREADS``, else every core); while the fast route is on, OpenBLAS
+runs on one thread (what it has left, the linear layers and batch norm's
+per-channel dot products, is small) and gets its count back when the route
+is switched off; and OpenMP's idle threads sleep at once rather than spin
+(``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless it is already set).
 """
 import os
 
@@ -55,7 +58,48 @@ def set_enabled(flag):
 
 
 def _switched_on():
-    return _from_environment() if _switch is None else _switch
+    on = _from_environment() if _switch is None else _switch
+    if _context is not None:
+        _blas_threads(1 if on else _thread_count())
+    return on
+
+
+_blas_count = None  # the thread count last given to OpenBLAS, None: never set
+_blas_setter = False  # OpenBLAS's set_num_threads, None where not found
+
+
+def _blas_threads(count):
+    """Set OpenBLAS's thread count (NumPy's, found among the loaded libraries)."""
+    global _blas_count, _blas_setter
+    if count == _blas_count:
+        return
+    if _blas_setter is False:
+        _blas_setter = _find_blas_setter()
+    if _blas_setter is not None:
+        _blas_setter(count)
+    _blas_count = count
+
+
+def _find_blas_setter():
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(library, name):
+                setter = getattr(library, name)
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                return setter
+    return None
 
 
 def _thread_count():

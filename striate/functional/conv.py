@@ -38,6 +38,11 @@ channel-major, and the output gradient it receives in backward is already the
 convolutions, in forward or backward. Indexing, shapes and values are those
 of any (N, C, H, W) array; only ``strides`` tell the difference.
 
+Where ``striate[fast]`` is installed, float32 2-d convolutions run on
+oneDNN instead (``striate/accel``, asked at the top of ``Conv.forward``);
+what this file computes is the NumPy route, the reference they are tested
+against.
+
 Backward, as the lecture notes derive it:
 
 * input gradient: a *transposed convolution* of the output gradient with the
