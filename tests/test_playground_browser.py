@@ -162,7 +162,7 @@ def test_the_summary_of_alexnet_original_shows_its_first_conv_layer(page, server
     assert page.errors == []
 
 
-# --------------------------------------------------------------------------- the served run, safety, errors
+# --------------------------------------------------------------------------- served run, safety
 
 
 def test_a_finished_training_run_is_served_only_once_picked(page, server):
@@ -187,7 +187,8 @@ def test_a_finished_training_run_is_served_only_once_picked(page, server):
     badge = page.get_by_test_id("model-badge")
     until(page, lambda: badge.inner_text() == f"model: {new}", what="the badge naming the run")
     picker.select_option("lenet5-digits")                               # as the other tests expect
-    until(page, lambda: about.get_attribute("data-run") == "lenet5-digits", what="the first run back")
+    until(page, lambda: about.get_attribute("data-run") == "lenet5-digits",
+          what="the first run back")
     assert page.errors == []
 
 
@@ -262,7 +263,8 @@ def test_deep_json_and_infinite_kernels_answer_400_with_a_message(page, server):
     open_page(page, server, "kernels")
     page.wait_for_selector("[data-testid=kernel-size][data-size]")
     answer = page.evaluate("""async () => {
-        const r = await fetch('/api/kernel', {method: 'POST', headers: {'Content-Type': 'application/json'},
+        const r = await fetch('/api/kernel', {method: 'POST',
+                                              headers: {'Content-Type': 'application/json'},
                                               body: '['.repeat(100000) + ']'.repeat(100000)});
         return [r.status, await r.text()]; }""")
     assert answer[0] == 400 and "nested too deeply" in answer[1]
@@ -525,7 +527,8 @@ def test_no_page_overflows_a_phone_and_the_chart_labels_stay_readable(browser, s
             page.wait_for_selector("#train-epochs-table tbody tr")
             ratio = page.evaluate("devicePixelRatio")
             width = page.evaluate("document.getElementById('train-curve').clientWidth")
-            assert page.get_by_test_id("train-curve").evaluate("c => c.width") == round(width * ratio)
+            canvas = page.get_by_test_id("train-curve").evaluate("c => c.width")
+            assert canvas == round(width * ratio)
         if name == "inspect":
             page.wait_for_selector("#inspect-maps img")
         if name == "architecture":
