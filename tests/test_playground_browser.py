@@ -162,7 +162,7 @@ def test_the_summary_of_alexnet_original_shows_its_first_conv_layer(page, server
     assert page.errors == []
 
 
-# --------------------------------------------------------------------------- the served run, safety, errors
+# --------------------------------------------------------------------------- served run, safety
 
 
 def test_a_finished_training_run_is_served_only_once_picked(page, server):
@@ -187,7 +187,8 @@ def test_a_finished_training_run_is_served_only_once_picked(page, server):
     badge = page.get_by_test_id("model-badge")
     until(page, lambda: badge.inner_text() == f"model: {new}", what="the badge naming the run")
     picker.select_option("lenet5-digits")                               # as the other tests expect
-    until(page, lambda: about.get_attribute("data-run") == "lenet5-digits", what="the first run back")
+    until(page, lambda: about.get_attribute("data-run") == "lenet5-digits",
+          what="the first run back")
     assert page.errors == []
 
 
@@ -262,7 +263,8 @@ def test_deep_json_and_infinite_kernels_answer_400_with_a_message(page, server):
     open_page(page, server, "kernels")
     page.wait_for_selector("[data-testid=kernel-size][data-size]")
     answer = page.evaluate("""async () => {
-        const r = await fetch('/api/kernel', {method: 'POST', headers: {'Content-Type': 'application/json'},
+        const r = await fetch('/api/kernel', {method: 'POST',
+                                              headers: {'Content-Type': 'application/json'},
                                               body: '['.repeat(100000) + ']'.repeat(100000)});
         return [r.status, await r.text()]; }""")
     assert answer[0] == 400 and "nested too deeply" in answer[1]
@@ -435,6 +437,40 @@ def test_clicking_a_lenet5_cell_shows_the_summarys_receptive_field(page, server)
     assert page.errors == []
 
 
+def test_a_served_conv_cell_slides_and_its_numbers_are_conv2d(page, server):
+    """The neuron view's window moves cell by cell over a LeNet-5 layer; at
+    three cells its inputs, weights and bias give, through PyTorch's conv2d,
+    the value striate's forward wrote."""
+    torch = pytest.importorskip("torch")
+
+    answers = []
+    page.on("response", lambda r: answers.append(r) if "/api/teach/neuron" in r.url else None)
+    _draw_zero(page, server)
+    img = page.locator("#draw-maps img[data-layer='features.3']")
+    until(page, lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), what="the map")
+    scale = img.bounding_box()["width"] / img.evaluate("i => i.naturalWidth")
+    img.click(position={"x": 3.5 * scale, "y": 4.5 * scale})
+    neuron = page.get_by_test_id("neuron")
+    until(page, lambda: len(answers) >= 1 and neuron.get_attribute("data-layer") == "features.3",
+          what="the neuron view")
+    for _ in range(2):
+        count = len(answers)
+        page.get_by_test_id("neuron-step").click()
+        until(page, lambda: len(answers) > count, what="the next cell")
+        page.wait_for_timeout(200)
+    cells = set()
+    for response in answers[-3:]:
+        cell = response.json()
+        cells.add((cell["y"], cell["x"]))
+        expected = torch.nn.functional.conv2d(
+            torch.tensor(cell["inputs"], dtype=torch.float64)[None],
+            torch.tensor(cell["weights"], dtype=torch.float64)[None],
+            torch.tensor([cell["bias"]], dtype=torch.float64))
+        assert float(expected) == pytest.approx(cell["value"], abs=1e-4)
+    assert cells == {(4, 3), (4, 4), (4, 5)}
+    assert page.errors == []
+
+
 def test_the_backward_view_routes_max_pool_gradient_to_winners_only(page, server):
     import numpy as np
 
@@ -491,7 +527,8 @@ def test_no_page_overflows_a_phone_and_the_chart_labels_stay_readable(browser, s
             page.wait_for_selector("#train-epochs-table tbody tr")
             ratio = page.evaluate("devicePixelRatio")
             width = page.evaluate("document.getElementById('train-curve').clientWidth")
-            assert page.get_by_test_id("train-curve").evaluate("c => c.width") == round(width * ratio)
+            canvas = page.get_by_test_id("train-curve").evaluate("c => c.width")
+            assert canvas == round(width * ratio)
         if name == "inspect":
             page.wait_for_selector("#inspect-maps img")
         if name == "architecture":

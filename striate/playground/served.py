@@ -150,7 +150,8 @@ class ServedModel:
     def info(self):
         """What the pages show about the model."""
         described = _describe_run(self.run_dir) or {}
-        return {"accuracy": described.get("accuracy"), "date": described.get("date"),"run": self.name, "title": self.meta.get("title", self.name),
+        return {"accuracy": described.get("accuracy"), "date": described.get("date"),
+                "run": self.name, "title": self.meta.get("title", self.name),
                 "model": (self.meta.get("model") or {}).get("name"),
                 "dataset": self.meta.get("dataset"), "epochs": self.epoch,
                 "classes": self.classes, "input_shape": list(self.input_shape),

@@ -237,7 +237,8 @@ def neuron(served, frame, layer, channel, y, x):
         bias = float(module.bias.data[channel]) if module.bias is not None else 0.0
         products = window.astype(xp.float64) * weight
         sums = products.sum(axis=(1, 2))
-        result.update(inputs=_round(window), weights=_round(weight), products=_round(products, 6),
+        result.update(inputs=_round(window, 6), weights=_round(weight, 6),
+                      products=_round(products, 6),
                       channel_sums=_round(sums, 6), sum=float(sums.sum()), bias=bias,
                       rows=in_rows, cols=in_cols,
                       params=int(module.weight.data.size + (module.bias.data.size
@@ -250,7 +251,7 @@ def neuron(served, frame, layer, channel, y, x):
                                            -xp.inf)
         plane = window[channel]
         winner = int(xp.argmax(plane))
-        result.update(inputs=_round(plane), winner=list(divmod(winner, plane.shape[1])),
+        result.update(inputs=_round(plane, 6), winner=list(divmod(winner, plane.shape[1])),
                       rows=in_rows, cols=in_cols)
     else:
         result.update(input=float(inputs[channel, y, x]),

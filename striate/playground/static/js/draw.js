@@ -26,6 +26,7 @@ function clear() {
   inside.hidden = true;
   backwardCard.hidden = true;
   document.getElementById('neuron').hidden = true;
+  stopSliding();
   document.getElementById('draw-input-box').hidden = true;
   document.getElementById('draw-input').removeAttribute('src');
 }
@@ -100,6 +101,43 @@ async function backward(blob, ticket) {
   }
 }
 
+// The clicked cell, and a timer that slides it along its map (the window moving over the layer's input).
+let cell = null;
+let sliding = null;
+
+async function showCell() {
+  const query = new URLSearchParams({ layer: cell.layer, channel: cell.channel, y: cell.y, x: cell.x });
+  try {
+    const result = await postBlob(`/api/teach/neuron?${query}`, await snapshot());
+    showNeuron(result, explained);
+    cell.shape = result.shape;
+    const controls = document.createElement('div');
+    controls.className = 'controls';
+    const play = document.createElement('button');
+    play.textContent = sliding ? 'Pause' : 'Slide along the map';
+    play.dataset.testid = 'neuron-slide';
+    play.setAttribute('data-testid', 'neuron-slide');
+    play.addEventListener('click', () => (sliding ? stopSliding() : startSliding()));
+    const step = document.createElement('button');
+    step.textContent = 'Next cell';
+    step.setAttribute('data-testid', 'neuron-step');
+    step.addEventListener('click', () => { stopSliding(); nextCell(); });
+    controls.append(play, step);
+    document.getElementById('neuron').prepend(controls);
+  } catch (error) { stopSliding(); showError(errorBox, error); }
+}
+
+function nextCell() {
+  if (!cell || !cell.shape) return;
+  const [, h, w] = cell.shape;
+  cell.x += 1;
+  if (cell.x >= w) { cell.x = 0; cell.y = (cell.y + 1) % h; }
+  showCell();
+}
+
+function startSliding() { sliding = setInterval(nextCell, 700); showCell(); }
+function stopSliding() { clearInterval(sliding); sliding = null; }
+
 async function clickMap(event) {
   const img = event.target;
   if (img.tagName !== 'IMG' || !img.dataset.layer || !explained) return;
@@ -111,11 +149,9 @@ async function clickMap(event) {
   const x = px % (w + 1), y = py % (h + 1);
   const channel = row * columns + column;
   if (x >= w || y >= h || channel >= Number(img.dataset.shown)) return;   // a gap between maps
-  const query = new URLSearchParams({ layer: img.dataset.layer, channel, y, x });
-  try {
-    const result = await postBlob(`/api/teach/neuron?${query}`, await snapshot());
-    showNeuron(result, explained);
-  } catch (error) { showError(errorBox, error); }
+  stopSliding();
+  cell = { layer: img.dataset.layer, channel, y, x };
+  await showCell();
 }
 
 export function start() {
