@@ -50,6 +50,21 @@ class Server:
         self.sock.close()
 
 
+def serve_playground(runs_root):
+    """A playground serving the trained LeNet-5 run, with ``runs_root`` for new
+    runs (a generator for a pytest fixture: yields the server, then stops its
+    training job and the server)."""
+    from striate.playground import create_app
+
+    app = create_app(run_dir=os.path.join(trained_runs_root(), "lenet5-digits"), runs_root=runs_root)
+    server = Server(app)
+    server.app = app
+    yield server
+    app.state.playground.job.stop()
+    app.state.playground.job.wait(30)
+    server.stop()
+
+
 def drawn_digit_png(digit, size=280):
     """A PNG of a 1 (a vertical stroke) or a 0 (a ring), black ink on white,
     drawn with Pillow the way a mouse would draw it on the canvas."""

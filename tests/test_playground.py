@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from playground_server import Server, drawn_digit_png, trained_runs_root
+from playground_server import drawn_digit_png, serve_playground, trained_runs_root
 
 pytest.importorskip("starlette", reason="the playground needs starlette (striate[playground])")
 pytest.importorskip("uvicorn", reason="the playground needs uvicorn (striate[playground])")
@@ -25,16 +25,7 @@ WEB_STACK = ("starlette", "uvicorn", "anyio", "h11", "httptools", "multipart", "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from striate.playground import create_app
-
-    app = create_app(run_dir=os.path.join(trained_runs_root(), "lenet5-digits"),
-                     runs_root=str(tmp_path_factory.mktemp("runs")))
-    server = Server(app)
-    server.app = app
-    yield server
-    app.state.playground.job.stop()
-    app.state.playground.job.wait(30)
-    server.stop()
+    yield from serve_playground(str(tmp_path_factory.mktemp("runs")))
 
 
 def call(server, method, path, body=None, headers=None):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from playground_server import Server, drawn_digit_png, trained_runs_root
+from playground_server import drawn_digit_png, serve_playground
 from test_playground import assert_json_error, call
 
 pytest.importorskip("starlette", reason="the playground needs starlette (striate[playground])")
@@ -19,16 +19,7 @@ PNG = {"Content-Type": "image/png"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from striate.playground import create_app
-
-    app = create_app(run_dir=os.path.join(trained_runs_root(), "lenet5-digits"),
-                     runs_root=str(tmp_path_factory.mktemp("runs")))
-    server = Server(app)
-    server.app = app
-    yield server
-    app.state.playground.job.stop()
-    app.state.playground.job.wait(30)
-    server.stop()
+    yield from serve_playground(str(tmp_path_factory.mktemp("runs")))
 
 
 def rss_bytes():
