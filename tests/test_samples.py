@@ -19,6 +19,9 @@ def test_samples_are_written_once_and_replaced_only_when_asked(capsys, tmp_path)
         assert scene.size == (48, 48)
     with Image.open(tmp_path / "photo.jpg") as photo:
         assert photo.format == "JPEG" and photo.size == (256, 256)
+    classes = sorted(p.name for p in (tmp_path / "my-pictures").iterdir())
+    assert len(classes) == 10 and "seven" in classes
+    assert len(list((tmp_path / "my-pictures" / "seven").glob("*.png"))) == 100
     before = (tmp_path / "scene.png").read_bytes()
     code, _, err = run(capsys, "samples", tmp_path)
     assert code == 1 and "exists" in err and "--overwrite" in err

@@ -1,5 +1,5 @@
 """``striate samples``: the sample pictures the README's commands use."""
-from .common import add_overwrite_option, output_path
+from .common import UsageError, add_overwrite_option, output_path
 
 
 def register(subparsers):
@@ -23,7 +23,12 @@ def run(args):
     from ..runs.checks import require
 
     require("samples", "PIL")
-    OutputPlan(args.overwrite).writes_dir(args.out, "DIR", list(SAMPLES)).check()
+    files = [name for name in SAMPLES if "." in name]
+    OutputPlan(args.overwrite).writes_dir(args.out, "DIR", files).check()
+    for name in set(SAMPLES) - set(files):  # a folder of pictures: replaced only when asked
+        folder = os.path.join(args.out, name)
+        if os.path.lexists(folder) and not args.overwrite:
+            raise UsageError(f"DIR {folder} exists; pass --overwrite to write its pictures again")
     for path, what in zip(write_samples(args.out), SAMPLES.values()):
         print(f"{os.path.normpath(path)}: {what}")
     return 0

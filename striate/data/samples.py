@@ -10,6 +10,9 @@
 - ``photo.jpg``: the shipped 256 x 256 'camera' photograph (CC0, see
   ``kernels_data/README.md``) as a JPEG, for ``kernels``, ``augment`` and
   framing by ``predict``.
+- ``my-pictures/``: a folder of pictures as a user would bring them, one
+  folder per class named in words (``zero/`` ... ``nine/``), 100 embedded
+  training digits each as PNG files, dark on white, for ``train --data``.
 
 Needs Pillow to write the files.
 """
@@ -24,7 +27,11 @@ SAMPLES = {
     "my_digit.png": "a handwritten 7 (an embedded test digit), dark on white, 112x112",
     "scene.png": "a 48x48 digit scene (the first test scene of digit-scenes)",
     "photo.jpg": "the shipped 256x256 'camera' photograph (CC0)",
+    "my-pictures": "a folder of 10 named class folders, 100 digit PNGs each, for train --data",
 }
+#: The class folders of ``my-pictures``, and the pictures in each.
+CLASS_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+PER_CLASS = 100
 CAMERA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "kernels_data", "camera.png")
 
 
@@ -40,6 +47,24 @@ def _scene():
     from .scenes import digit_scenes
 
     return digit_scenes("test", num_scenes=1).images[0, 0]
+
+
+def _write_class_folders(root):
+    """``root/zero/000.png`` ...: the first :data:`PER_CLASS` training digits
+    of each class, dark on white, one folder per class."""
+    from PIL import Image
+
+    from ..io.atomic import atomic_path
+    from .embedded import embedded_digits
+
+    train = embedded_digits("train")
+    for digit, name in enumerate(CLASS_NAMES):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for k, index in enumerate(xp.flatnonzero(train.labels == digit)[:PER_CLASS]):
+            path = os.path.join(root, name, f"{k:03d}.png")
+            with atomic_path(path) as tmp:
+                Image.fromarray((255 - train.images[index, 0]).astype(xp.uint8)).save(tmp, "PNG")
+    return root
 
 
 def write_samples(folder, names=None):
@@ -61,6 +86,9 @@ def write_samples(folder, names=None):
         elif name == "photo.jpg":
             with Image.open(CAMERA) as camera:
                 picture = camera.convert("L")
+        elif name == "my-pictures":
+            written.append(_write_class_folders(path))
+            continue
         else:
             raise ValueError(f"no sample picture {name!r}; the samples are {', '.join(SAMPLES)}")
         with atomic_path(path) as tmp:
