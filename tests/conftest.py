@@ -39,7 +39,35 @@ def pytest_runtest_logreport(report):
     _note_skip(report)
 
 
+# No test input may reach the "looks like a bug in striate" label of the command line's
+# top-level handler: every user mistake has its own message. Each label given is noted here.
+_bug_labels = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _note_bug_labels():
+    import functools
+    import importlib
+
+    cli_main = importlib.import_module("striate.cli.main")
+    plain = cli_main.error_message
+
+    @functools.wraps(plain)
+    def noting(error):
+        message = plain(error)
+        if "looks like a bug in striate" in message:
+            _bug_labels.append(message)
+        return message
+    cli_main.error_message = noting
+    yield
+    cli_main.error_message = plain
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if _bug_labels:
+        print("\nthese command-line errors were labelled as bugs in striate:\n  "
+              + "\n  ".join(_bug_labels))
+        session.exitstatus = 1
     if _skipped_in_ci:
         print("\nCI: these tests skipped although .ci/run installs what they need:\n  "
               + "\n  ".join(_skipped_in_ci))

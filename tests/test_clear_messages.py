@@ -92,3 +92,20 @@ def test_a_huge_stride_works_and_a_picture_over_the_pixel_limit_is_refused(capsy
     code, _, err = run(capsys, "kernels", "wide.png", "--out", "k2.png")
     assert code == 1 and "300x200 = 60,000 pixels" in err and "STRIATE_MAX_PIXELS" in err
     assert not (tmp_path / "k2.png").exists()
+
+
+def test_the_bug_label_lives_only_in_the_top_level_handler():
+    import pathlib
+
+    import striate
+
+    root = pathlib.Path(striate.__file__).parent
+    places = [str(path.relative_to(root)) for path in root.rglob("*.py")
+              if "looks like a bug" in path.read_text(encoding="utf-8")]
+    assert places == ["cli/main.py"]
+    import importlib
+
+    handler = importlib.import_module("striate.cli.main")
+    error_message = getattr(handler.error_message, "__wrapped__", handler.error_message)  # not noted
+    assert "looks like a bug" in error_message(ZeroDivisionError("x"))  # a real bug keeps it
+    assert "looks like a bug" not in error_message(ValueError("a user's mistake"))

@@ -68,10 +68,12 @@ SPATIAL = {
     "resize up": T.Resize(80),
     "resize down": T.Resize(30),
     "center crop": T.CenterCrop(32),
-    # every item of --augment that moves pixels (colour would change the coordinates)
+    # every item of --augment that moves pixels (colour would change the coordinates), but
+    # the resized crop: a second resampling after it would make the coordinates' bilinear
+    # reading and the labels' nearest one part at the ink's edges (the crop is tested alone)
     "spec with every spatial item": T.Compose(build_augmentation(
         ",".join(name for name in AUGMENT_OPTIONS if name not in (
-            "mixup", "cutmix", "brightness", "contrast", "saturation", "hue", "erase")),
+            "mixup", "cutmix", "brightness", "contrast", "saturation", "hue", "erase", "crop")),
         channels=5, size=(SIZE, SIZE), dense=True).before_normalize),
 }
 

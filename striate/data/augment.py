@@ -535,6 +535,8 @@ class RandomResizedCrop(Transform):
     pixel (never a fill from outside: the box lies inside the image).
     """
 
+    spatial = True
+
     def __init__(self, area=0.35, ratio=(3 / 4, 4 / 3)):
         self.area = _number(area, "RandomResizedCrop area")
         if not 0 < self.area <= 1:
@@ -560,10 +562,20 @@ class RandomResizedCrop(Transform):
 
     def __call__(self, images):
         _check_image_dims(images, type(self).__name__, 4)
+        sx, sy = self._sources(images)
+        return _like_input(sample_bilinear(images, sx, sy), images)
+
+    def pair(self, images, labels):
+        _check_image_dims(images, type(self).__name__, 4)
+        labels = _check_labels(labels, images, type(self).__name__)
+        sx, sy = self._sources(images)
+        return _like_input(sample_bilinear(images, sx, sy), images), sample_nearest(labels, sx, sy)
+
+    def _sources(self, images):
+        """(sx, sy), each (N, H, W): where each output pixel reads the input."""
         n, _, height, width = images.shape
         inverse = self.sample(n, height, width).astype(_work_dtype(images))
         ys, xs = xp.mgrid[0:height, 0:width].astype(inverse.dtype)
         sx = inverse[:, 0, 0, None, None] * xs + inverse[:, 0, 2, None, None]
         sy = inverse[:, 1, 1, None, None] * ys + inverse[:, 1, 2, None, None]
-        sx, sy = xp.clip(sx, 0, width - 1), xp.clip(sy, 0, height - 1)
-        return _like_input(sample_bilinear(images, sx, sy), images)
+        return xp.clip(sx, 0, width - 1), xp.clip(sy, 0, height - 1)
