@@ -148,6 +148,7 @@ def test_inspect_confusion_matrix_counts_every_test_image(server):
     status, answer = call(server, "GET", "/api/inspect/confusion")
     assert status == 200
     assert sum(map(sum, answer["matrix"])) == answer["images"] == 1000  # the digits' test split
+    assert answer["split_images"] == 1000  # all of it: the page says "on 1,000 test images"
     diagonal = sum(answer["matrix"][i][i] for i in range(10))
     assert answer["accuracy"] == pytest.approx(diagonal / 1000)
     status, answer = call(server, "GET", "/api/inspect/wrong?count=5")

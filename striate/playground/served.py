@@ -253,7 +253,7 @@ class ServedModel:
 
         dataset = self.meta.get("dataset")
         try:  # a built-in dataset or the run's folder of images, framed as in training
-            _, _, loader = evaluation_loader(self.meta, self.name, limit=TEST_IMAGES)
+            _, subset, loader = evaluation_loader(self.meta, self.name, limit=TEST_IMAGES)
         except (OSError, ValueError, RunConfigError) as error:
             raise Unavailable(f"the test split of {dataset!r} is not available here: "
                               f"{error}") from None
@@ -264,12 +264,14 @@ class ServedModel:
                 labels.append(targets.data)
                 logits.append(self._logits(images.data))
         inputs = xp.concatenate(inputs)
-        return {"inputs": inputs, "frames": inputs * self.std + self.mean,
+        split = len(getattr(subset, "dataset", subset))  # the whole split the subset is from
+        return {"inputs": inputs, "frames": inputs * self.std + self.mean, "split_images": split,
                 "labels": xp.concatenate(labels).astype(xp.int64),
                 "probabilities": _softmax(xp.concatenate(logits))}
 
     def confusion(self):
-        """``{"classes", "matrix", "accuracy", "images"}``: rows true, columns predicted."""
+        """``{"classes", "matrix", "accuracy", "images", "split_images"}``: rows true,
+        columns predicted; ``images`` of the ``split_images`` of the test split."""
         test = self.test_results()
         predicted = test["probabilities"].argmax(axis=1)
         k = len(self.classes)
@@ -277,7 +279,7 @@ class ServedModel:
         xp.add.at(matrix, (test["labels"], predicted), 1)
         return {"classes": self.classes, "matrix": matrix.tolist(),
                 "accuracy": float((predicted == test["labels"]).mean()),
-                "images": int(len(predicted))}
+                "images": int(len(predicted)), "split_images": int(test["split_images"])}
 
     def wrong(self, count=12):
         """The ``count`` misclassified test images with the highest confidence."""

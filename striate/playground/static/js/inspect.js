@@ -23,7 +23,9 @@ function confusion(result) {
     })));
   table.replaceChildren(head, ...rows);
   document.getElementById('inspect-accuracy').textContent =
-    `Accuracy ${percent(result.accuracy)} on ${thousands(result.images)} test images; rows are the true class, columns the predicted one.`;
+    `Accuracy ${percent(result.accuracy)} on ${thousands(result.images)}` +
+    (result.split_images > result.images ? ` of the ${thousands(result.split_images)} test images (spread over the split)` : ' test images') +
+    '; rows are the true class, columns the predicted one.';
 }
 
 function wrong(images) {
