@@ -182,7 +182,10 @@ def test_function_signatures_match_the_headers(headers):
         assert [kind(t) for t in types] == [ours(a) for a in arguments], name
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to cross-check with")
+COMPILER = shutil.which("cc") or shutil.which("gcc")
+
+
+@pytest.mark.skipif(COMPILER is None, reason="no C compiler (cc, gcc) to cross-check with")
 def test_values_match_what_a_c_compiler_sees(headers, tmp_path):
     """An independent check of the parser above: the compiler reads the headers."""
     from striate.accel import dnnl
@@ -199,7 +202,7 @@ def test_values_match_what_a_c_compiler_sees(headers, tmp_path):
         + 'printf("sizeof_version %zu\\n", sizeof(dnnl_version_t));\n'
         + 'printf("offset_hash %zu\\n", offsetof(dnnl_version_t, hash));\nreturn 0;}\n')
     binary = tmp_path / "values"
-    subprocess.run(["cc", "-I", include, str(source), "-o", str(binary)], check=True)
+    subprocess.run([COMPILER, "-I", include, str(source), "-o", str(binary)], check=True)
     seen = dict(line.split() for line in subprocess.run(
         [str(binary)], capture_output=True, text=True, check=True).stdout.splitlines())
     for name, value in {**dnnl.ENUMS, **dnnl.MACROS}.items():

@@ -109,9 +109,10 @@ class Context:
 
     def of_array(self, array, shape=None):
         """The descriptor of ``array``'s memory seen with ``shape`` (default its
-        own), and a name for its layout: "plain" (C order) or "channel-major"
+        own), and a name for its layout: "plain" (C order), "channel-major"
         (an (N, C, H, W) array whose memory is ordered (C, N, H, W), as the
-        NumPy route returns). Any other layout is the caller's to copy."""
+        NumPy route returns) or "nhwc". Any other layout is the caller's to
+        copy first (``accel.as_input``)."""
         if shape is None:
             shape = array.shape
         if array.flags.c_contiguous:
