@@ -501,9 +501,10 @@ def test_the_train_pages_filters_change_between_epochs(page, server):
     deadline = time.monotonic() + 120
     while "2" not in seen:
         assert time.monotonic() < deadline, f"snapshots seen: {sorted(seen)}"
-        epoch = filters.get_attribute("data-epoch")
+        # epoch and picture read together: two reads could straddle the next snapshot
+        epoch, src = filters.evaluate("img => [img.dataset.epoch ?? null, img.src]")
         if epoch is not None:
-            seen[epoch] = filters.get_attribute("src")
+            seen[epoch] = src
         page.wait_for_timeout(50)
     page.wait_for_selector("[data-testid=train-status][data-state=finished]", timeout=60000)
     assert seen["1"] != seen["2"]
