@@ -5,6 +5,7 @@ import sys
 import time
 
 from ..accel import describe as convolution_route
+from ..runs.checks import existing_run
 from ..runs.tasks import trainer_options
 from ..train.layout import RunLayout, run_dir_of
 from . import distributed
@@ -113,13 +114,6 @@ def _explicit_config(args):
     return explicit
 
 
-def _existing_run(out):
-    from ..train.checkpoint import resolve_checkpoint
-
-    return (resolve_checkpoint(out, must_exist=False) is not None
-            or os.path.exists(RunLayout(out).metrics_file))
-
-
 def _check_saved_run(checkpoint, config):
     """The saved configuration passes a fresh run's checks and agrees with the
     checkpoint's model, and the run's files agree with each other
@@ -190,7 +184,7 @@ def _train(make_trainer, checkpoint, config, args, out):
     from ..train.trainer import NonFiniteLossError
     from .overwrite import discard, make_staging_dir, swap_in
 
-    if checkpoint is not None or not (args.overwrite and _existing_run(out)):
+    if checkpoint is not None or not (args.overwrite and existing_run(out)):
         trainer = make_trainer(out)
         if checkpoint is not None:
             _resume(trainer, checkpoint, config)
@@ -219,8 +213,7 @@ def _train(make_trainer, checkpoint, config, args, out):
 
 
 def run(args):
-    from ..runs.checks import (check_data_dir, check_outside, check_output_dir, note_missing,
-                               require)
+    from ..runs.checks import check_data_dir, check_outside, note_missing, require
     from ..runs.config import DEFAULT_LR, DEFAULTS, default_out_dir, prepare_run
     from ..runs.api import with_recipe
     from ..runs.outputs import OutputPlan
@@ -243,14 +236,13 @@ def run(args):
                   "of them to change it): " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                        for k, v in taken.items()))
         out = args.out or default_out_dir(config)
-        if _existing_run(out) and not args.overwrite:
+        if existing_run(out) and not args.overwrite:
             raise UsageError(f"{out} already holds a training run; continue it with --resume, "
                              "replace it with --overwrite, or choose another --out")
     plan = OutputPlan(args.overwrite)
     if config.get("transfer"):
         plan.reads(config["transfer"]["init_from"], "--init-from")
     plan.writes_dir(out, "--out", replaces=True).check()
-    check_output_dir(out)
     data_dir = None if config.get("data") else check_data_dir(config["dataset"], args.data_dir,
                                                               args.download)
     if config.get("data"):
@@ -265,7 +257,7 @@ def run(args):
                       progress=False if args.no_progress else None,
                       expect_folder=checkpoint.meta.get("folder") if checkpoint else None)
     parallel = distributed.setup(args, run)  # None unless launched by mpiexec
-    if parallel is not None and args.overwrite and _existing_run(out):
+    if parallel is not None and args.overwrite and existing_run(out):
         # Replacing a run stages its first epoch beside the old one and swaps on
         # the main rank alone, which the ranks' lock-step training cannot follow.
         raise UsageError(f"--overwrite is not available under mpiexec; remove {out} or choose "

@@ -21,14 +21,6 @@ __all__ = ["train", "resolve_config", "with_recipe", "folder_settings", "CONFIG_
 CONFIG_KEYS = tuple(DEFAULTS) + ("transfer", "dice_weight")
 
 
-def _existing_run(out):
-    from ..train.checkpoint import resolve_checkpoint
-    from ..train.layout import RunLayout
-
-    return (resolve_checkpoint(out, must_exist=False) is not None
-            or os.path.exists(RunLayout(out).metrics_file))
-
-
 def folder_settings(data, given):
     """The configuration entries of a folder dataset at ``data``: its absolute
     path, and its name as the dataset's (for messages and the run's folder
@@ -90,12 +82,13 @@ def train(config=None, *, out=None, data_dir=None, download=False, progress=Fals
     The returned run has ``trainer``, ``history`` (one dict per epoch) and
     ``out``; its ``model`` holds the trained weights.
     """
-    from .checks import check_data_dir, check_outside, check_output_dir, missing_package
+    from .checks import (check_data_dir, check_outside, check_output_dir, existing_run,
+                         missing_package)
     from .tasks import trainer_options
 
     config = resolve_config(config, **settings)
     out = os.fspath(out) if out is not None else default_out_dir(config)
-    if _existing_run(out):
+    if existing_run(out):
         raise RunConfigError(f"{out} already holds a training run; choose another out")
     check_output_dir(out, option="out")
     if config.get("data"):

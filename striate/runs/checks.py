@@ -8,12 +8,11 @@ its first second, with nothing written, instead of after an epoch of training.
 import importlib
 import os
 import sys
-import tempfile
 
 from .errors import RunConfigError
 
 __all__ = ["INSTALL_EXTRAS", "missing_package", "require", "note_missing",
-           "check_output_dir", "check_output_file", "check_outside", "check_directory",
+           "check_output_dir", "existing_run", "check_outside", "check_directory",
            "check_data_dir", "check_input_size", "check_input_fits", "check_finite_weights"]
 
 INSTALL_EXTRAS = 'pip install "striate[train]"'
@@ -58,48 +57,21 @@ def note_missing(module, consequence):
 
 # --------------------------------------------------------------------------- paths
 
-def _probe_writable(directory, what):
-    """Create and remove a hidden directory in ``directory``: the one test of
-    writability that also holds for root and for /proc-like filesystems."""
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".striate-probe-", dir=directory))
-    except OSError as error:
-        raise RunConfigError(f"cannot write {what}: {directory} is not writable "
-                             f"({error.strerror})") from None
-
-
-def _existing_ancestor(path):
-    while not os.path.lexists(path):
-        path = os.path.dirname(path)
-    return path
-
-
 def check_output_dir(path, option="--out"):
-    """``path`` is a directory that exists and is writable, or one that can be made."""
-    full = os.path.abspath(os.path.expanduser(path))
-    if os.path.exists(full) and not os.path.isdir(full):
-        raise RunConfigError(f"{option} {path} is a file, not a directory; choose another {option}")
-    ancestor = _existing_ancestor(full)
-    if not os.path.isdir(ancestor):
-        raise RunConfigError(f"{option} {path}: {ancestor} is a file, so no directory can be made "
-                             f"under it; choose another {option}")
-    _probe_writable(ancestor, f"{option} {path}")
+    """``path`` is a directory that exists and is writable, or one that can be made
+    (:class:`~striate.runs.outputs.OutputPlan`'s check of an output folder)."""
+    from .outputs import OutputPlan
+
+    OutputPlan().writes_dir(os.path.expanduser(os.fspath(path)), option).check()
 
 
-def check_output_file(path, option):
-    """``path`` can be written as a file: its folder exists and is writable,
-    and ``path`` is not a directory."""
-    full = os.path.abspath(os.path.expanduser(path))
-    if os.path.isdir(full):
-        raise RunConfigError(f"{option} {path} is a directory; give a file name such as "
-                             f"{os.path.join(path, 'confusion_matrix.png')}")
-    folder = os.path.dirname(full)
-    if not os.path.lexists(folder):
-        raise RunConfigError(f"{option} {path}: the folder {folder} does not exist; create it "
-                             "first or choose another path")
-    if not os.path.isdir(folder):
-        raise RunConfigError(f"{option} {path}: {folder} is not a directory")
-    _probe_writable(folder, f"{option} {path}")
+def existing_run(out):
+    """True when ``out`` already holds a training run (a checkpoint or a metrics log)."""
+    from ..train.checkpoint import resolve_checkpoint
+    from ..train.layout import RunLayout
+
+    return (resolve_checkpoint(out, must_exist=False) is not None
+            or os.path.exists(RunLayout(out).metrics_file))
 
 
 def check_outside(out, data, option="--out"):

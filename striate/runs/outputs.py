@@ -23,6 +23,8 @@ Each refusal is one line naming the option, the path and the way out.
 import os
 import tempfile
 
+from .errors import RunConfigError
+
 __all__ = ["OutputRefused", "OutputPlan", "run_file_role", "RUN_FILE_ROLES"]
 
 #: The files a run directory holds, with what each one is to the run.
@@ -34,7 +36,7 @@ CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_MARK = "training_state.json"
 
 
-class OutputRefused(ValueError):
+class OutputRefused(RunConfigError):
     """An output that would destroy something the user has, or that cannot be written."""
 
 
