@@ -100,41 +100,6 @@ def _output_dir(args, checkpoint, views, labels):
     return out
 
 
-def _inspect_dense(args, checkpoint, model, model_name, convs, display, inputs, labels):
-    """A segmentation model: its filters and feature maps; the class-score views
-    (saliency, Grad-CAM, occlusion, top) are refused by name."""
-    from .. import explain
-    from ..explain import plots
-
-    views = args.what or list(DENSE_VIEWS)
-    other = [v for v in views if v not in DENSE_VIEWS]
-    if other:
-        raise UsageError(f"--what {','.join(other)}: these views explain one class score of a "
-                         f"classifier; {model_name} is a segmentation model (it outputs a label "
-                         f"map), so only {','.join(DENSE_VIEWS)} apply")
-    out = _output_dir(args, checkpoint, views, labels)
-    for view in views:
-        if view == "filters":
-            layer = args.layer or convs[0]
-            weights = explain.filters(model, layer=layer)
-            o, c, kh, kw = weights.shape
-            path = os.path.join(out, "filters.png")
-            plots.save_figure(plots.filter_grid(weights, f"{model_name} {layer}: {o} filters of "
-                                                         f"{c}x{kh}x{kw}, each scaled to max "
-                                                         f"|w| = 1"), path)
-            print(path)
-        else:
-            layers = [args.layer] if args.layer else None
-            for i, label in enumerate(labels):
-                maps = explain.feature_maps(model, inputs[i:i + 1], layers=layers)
-                maps = {k: v[0] for k, v in maps.items() if v.ndim == 4}
-                path = os.path.join(out, f"maps-{_stem(label)}.png")
-                plots.save_figure(plots.feature_map_grid(display[i], maps, f"{model_name} "
-                                                         f"feature maps of {label}"), path)
-                print(path)
-    return 0
-
-
 def run(args):
     from .. import explain
     from ..autograd import Tensor, no_grad
@@ -162,27 +127,34 @@ def run(args):
     classes = meta.get("classes") or []
     with no_grad():
         logits = model(Tensor(inputs)).data.astype(xp.float64)
-    if logits.ndim != 2:
-        return _inspect_dense(args, checkpoint, model, model_name, convs, display, inputs, labels)
-    args.what = args.what or list(VIEWS[:5])
-    probabilities = softmax(Tensor(logits), dim=1).data
-    num_classes = probabilities.shape[1]
-    if args.target is not None and not 0 <= args.target < num_classes:
-        raise UsageError(f"--target {args.target} is out of range: the model has {num_classes} "
-                         f"classes (0..{num_classes - 1})")
-    chosen = xp.full(len(inputs), args.target) if args.target is not None else \
-        probabilities.argmax(axis=1)
+    if logits.ndim != 2:  # a segmentation model: no class score for the views to explain
+        views = args.what or list(DENSE_VIEWS)
+        other = [v for v in views if v not in DENSE_VIEWS]
+        if other:
+            raise UsageError(f"--what {','.join(other)}: these views explain one class score of "
+                             f"a classifier; {model_name} is a segmentation model (it outputs a "
+                             f"label map), so only {','.join(DENSE_VIEWS)} apply")
+        captions = list(labels)
+    else:
+        views = args.what or list(VIEWS[:5])
+        probabilities = softmax(Tensor(logits), dim=1).data
+        num_classes = probabilities.shape[1]
+        if args.target is not None and not 0 <= args.target < num_classes:
+            raise UsageError(f"--target {args.target} is out of range: the model has "
+                             f"{num_classes} classes (0..{num_classes - 1})")
+        chosen = xp.full(len(inputs), args.target) if args.target is not None else \
+            probabilities.argmax(axis=1)
 
-    def name_of(k):
-        return str(classes[k]) if k < len(classes) else str(k)
+        def name_of(k):
+            return str(classes[k]) if k < len(classes) else str(k)
 
-    captions = [f"{label}: {name_of(int(k))} {100 * probabilities[i, k]:.1f}%"
-                for i, (label, k) in enumerate(zip(labels, chosen))]
+        captions = [f"{label}: {name_of(int(k))} {100 * probabilities[i, k]:.1f}%"
+                    for i, (label, k) in enumerate(zip(labels, chosen))]
     side = min(inputs.shape[2:])
-    if "occlusion" in args.what and args.window and args.window > side:
+    if "occlusion" in views and args.window and args.window > side:
         raise UsageError(f"--window {args.window}: the window {args.window}x{args.window} is "
                          f"larger than the image {inputs.shape[2]}x{inputs.shape[3]}")
-    out = _output_dir(args, checkpoint, args.what, labels)
+    out = _output_dir(args, checkpoint, views, labels)
     written = []
 
     def save(figure, filename):
@@ -191,7 +163,7 @@ def run(args):
         written.append(path)
 
     late = args.layer or explain.grad_cam_layer(model)
-    for view in args.what:
+    for view in views:
         if view == "filters":
             layer = args.layer or convs[0]
             weights = explain.filters(model, layer=layer)
