@@ -46,8 +46,7 @@ def run(args):
 
     checkpoint = load_checkpoint(args.checkpoint)
     out = args.out or os.path.join(run_dir_of(checkpoint.path), "model" + SUFFIX[args.format])
-    OutputPlan(args.overwrite).reads_run(checkpoint.path).reads(checkpoint.path, "RUN's checkpoint") \
-        .writes(out, "--out").check()
+    OutputPlan(args.overwrite).reads_run(checkpoint.path).writes(out, "--out").check()
     if args.format == "pytorch":
         from ..io import save_torch
 
