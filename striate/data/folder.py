@@ -26,8 +26,8 @@ Colour is decided per dataset: if any image has colour, all are RGB (an
 image in an RGB mode whose three channels are equal counts as grey);
 transparency is laid on white. Files that cannot be decoded are skipped,
 named and counted, up to :data:`MAX_UNREADABLE` of the folder; more stops.
-An image with more than :data:`MAX_PIXELS` pixels is refused from its header,
-before it is decoded.
+An image over striate's pixel limit (:func:`striate.limits.max_pixels`, which
+``STRIATE_MAX_PIXELS`` raises) is refused from its header, before it is decoded.
 
 Symbols: N images, C channels (1 or 3), S the side of the square frame.
 """
@@ -42,12 +42,10 @@ import warnings
 
 from ..backend import xp
 
-__all__ = ["FolderError", "FolderIndex", "IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_UNREADABLE",
+__all__ = ["FolderError", "FolderIndex", "IMAGE_EXTENSIONS", "MAX_UNREADABLE",
            "cache_root", "index_folder", "decode_folder", "stratified_split", "load_folder"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-#: Largest image accepted, in pixels (a 64-megapixel photo; 256 MB as RGB).
-MAX_PIXELS = 64_000_000
 #: Largest share of a folder's images that may be undecodable and skipped.
 MAX_UNREADABLE = 0.01
 SPLIT_NAMES = ("train", "test", "val")
@@ -246,11 +244,13 @@ class FolderIndex:
 
 def _headers(root, files, option):
     """Each file's (width, height) and colour flag from its header; the
-    unreadable ones as None. A file over :data:`MAX_PIXELS` stops here."""
+    unreadable ones as None. A file over the pixel limit stops here."""
     from PIL import Image
 
+    from ..limits import PIXELS_VAR, max_pixels
     from .images import GREY_MODES
 
+    limit = max_pixels()
     out = []
     for relative in files:
         path = os.path.join(root, relative)
@@ -263,9 +263,10 @@ def _headers(root, files, option):
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             out.append(None)
             continue
-        if width * height > MAX_PIXELS:
+        if width * height > limit:
             raise FolderError(f"{option} {root}: {relative} is {width}x{height} pixels, more than "
-                              f"the {MAX_PIXELS:,} striate reads; shrink it or move it out")
+                              f"the {limit:,} striate reads; shrink it or move it out (or raise "
+                              f"the limit with the environment variable {PIXELS_VAR})")
         out.append((width, height, mode not in GREY_MODES))
     return out
 
