@@ -1,8 +1,9 @@
 """Time forward+backward of striate's conv2d, max_pool2d and batch_norm against
 PyTorch, in the same run, and print the ratio striate/PyTorch per shape.
 
-The convolutions are timed on both of striate's routes: NumPy, and the fast
-route (``striate[fast]``, oneDNN) when it is installed.
+Every op is timed on both of striate's routes: NumPy, and the fast route
+(``striate[fast]``, oneDNN: convolutions, max pooling and batch norm) when
+it is installed.
 
     python benchmarks/ops.py [--repeats 7] [--threads 2]
 
@@ -114,7 +115,7 @@ def pool_rows(torch, repeats):
         yield row(torch, f"max_pool2d  x({n},{c},{h},{w}) k{k} s{s}",
                   lambda x, k=k, s=s: F.max_pool2d(x, k, s),
                   lambda x, k=k, s=s: torch.nn.functional.max_pool2d(x, k, s),
-                  arrays, repeats)
+                  arrays, repeats, fast=True)
 
 
 def norm_rows(torch, repeats):
@@ -130,7 +131,7 @@ def norm_rows(torch, repeats):
         yield row(torch, label,
                   lambda x, g, b: batch_norm(x, None, None, g, b, training=True),
                   lambda x, g, b: torch.nn.functional.batch_norm(x, None, None, g, b, training=True),
-                  arrays, repeats)
+                  arrays, repeats, fast=True)
 
 
 def main():
@@ -140,7 +141,7 @@ def main():
     print(f"forward+backward, float32, best of {ARGS.repeats} after a warm-up, "
           f"{ARGS.threads} threads (numpy {np.__version__}, torch {torch.__version__}); "
           f"load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"striate fast: convolutions on {striate.accel.describe()}")
+    print(f"striate fast: {striate.accel.describe()}")
     header = (f"{'shape':<52} {'striate ms':>11} {'fast ms':>8} {'PyTorch ms':>11} {'ratio':>7} "
               f"{'fast/PT':>8}")
     print(header)

@@ -20,6 +20,7 @@ def _seeded():
 # In CI (.ci/run installs MPI, onnxruntime, oneDNN, Chromium and Playwright) a skip of these
 # modules means a broken install, not a missing extra: the run fails and says so.
 REQUIRED_IN_CI = ("test_distributed.py", "test_onnx.py", "test_playground.py", "test_accel.py",
+                  "test_accel_passes.py",
                   "test_playground_safety.py", "test_folder.py", "test_examples.py",
                   "test_playground_browser.py", "test_mnist1d.py")
 _skipped_in_ci = []

@@ -163,6 +163,8 @@ def test_function_signatures_match_the_headers(headers):
             return "size_t"
         if base in ("int", "unsigned") or base in enum_types:
             return "int"
+        if base == "float":
+            return "float"
         raise AssertionError(f"type {c_type!r} not classified")
 
     def ours(t):
@@ -172,6 +174,8 @@ def test_function_signatures_match_the_headers(headers):
             return "size_t"
         if t in (ctypes.c_int, ctypes.c_uint):
             return "int"
+        if t is ctypes.c_float:
+            return "float"
         return "pointer"  # c_void_p and POINTER(...)
 
     assert values["DNNL_MAX_NDIMS"] == len(dnnl.dims_t())
@@ -327,7 +331,7 @@ def test_float64_and_other_ranks_take_the_numpy_route(route):
 
 @needs_onednn
 def test_layers_and_models_use_the_route(route, monkeypatch):
-    from striate.accel.conv import Plan
+    from striate.accel.conv import ConvPlan as Plan
 
     calls = []
     forward = Plan.forward
@@ -347,11 +351,16 @@ def test_layers_and_models_use_the_route(route, monkeypatch):
 @needs_onednn
 @pytest.mark.parametrize("setting", ["none", "onednn"])
 def test_pytorch_oracle_suite_passes_with_the_route_on_and_off(setting):
-    """tests/test_conv.py (every conv op against PyTorch and finite differences)
-    in a fresh process with the route forced each way."""
+    """The PyTorch oracle files of every op the route takes (convolutions,
+    pooling, normalization, activations, elementwise arithmetic: each against
+    PyTorch and finite differences) in a fresh process with the route forced
+    each way."""
     pytest.importorskip("torch")
+    files = [os.path.join(ROOT, "tests", name) for name in
+             ("test_conv.py", "test_pool.py", "test_normalization.py", "test_activation.py",
+              "test_math_shape.py")]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                             os.path.join(ROOT, "tests", "test_conv.py")],
+                             *files],
                             env=child_env(STRIATE_ACCEL=setting), capture_output=True, text=True,
                             cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -397,7 +406,7 @@ def test_same_seed_gives_bit_identical_weights(route):
 def test_kill_and_resume_is_exact_on_the_fast_route(tmp_path, route, monkeypatch):
     """tests/test_train.py's resume test, its model given convolutions."""
     import test_train
-    from striate.accel.conv import Plan
+    from striate.accel.conv import ConvPlan as Plan
 
     def conv_model():
         return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3),

@@ -5,181 +5,39 @@ Symbols as in ``striate/functional/conv.py``::
     x  (N, C, H, W)      input        w  (O, C/G, KH, KW)   weight      b  (O,)
     y  (N, O, OH, OW)    output       G  groups
 
-oneDNN's fast kernels want their own *blocked* layouts (channels cut into
-blocks of 8 or 16 that lie side by side in memory). Plain NCHW descriptors
-would force its slow reference-like kernels, so every primitive is created
-with ``format_tag_any`` and says which layout it wants; the NumPy arrays are
-reordered into that layout on the way in (from C order, channel-major or
-NHWC), and out of it on the way out, into the *channel-major* layout the
-NumPy route returns too (see ``functional/conv.py``). A reorder is a copy,
-much cheaper than the convolution it feeds.
+oneDNN's fast kernels read and write activations *channels last* (NHWC:
+the C values of a pixel side by side), or in their own *blocked* layouts
+(channels cut into blocks of 8 or 16); plain NCHW descriptors would force
+its slow reference-like kernels. A plan asks for NHWC activations first:
+then a network's activations pass from one convolution to the next (through
+batch norm, ReLU and max pooling, which the fast route also runs on NHWC,
+see ``norm.py``, ``eltwise.py``, ``pool.py``) without a single copy. Where
+oneDNN would answer NHWC with a reference kernel (some grouped shapes), the
+plan takes the layouts oneDNN picks itself (``format_tag_any``) and
+reorders on the way in and out. Either way outputs and input gradients come
+back as NHWC arrays, and inputs are taken as they are when C order, NHWC or
+channel-major (the NumPy route's layout), reordered into the primitive's
+layout when it differs. A reorder is a copy, much cheaper than the
+convolution it feeds, but on a small ResNet the reorders between blocked
+and plain layouts were 24 ms of a 124 ms training step: hence NHWC.
 
-A :class:`Plan` holds, for one shape (input, weight, stride, padding,
+A :class:`ConvPlan` holds, for one shape (input, weight, stride, padding,
 dilation, groups, bias), the primitive descriptors, the primitives and their
-memory objects. It is made once per shape and cached; its layouts are what
-oneDNN picks for that shape on this CPU, so the same shape always runs the
-same kernels: results are bit-identical from run to run at a fixed thread
-count.
+memory objects. It is made once per shape and cached; the layout choice is
+fixed by the shape and the CPU, so the same shape always runs the same
+kernels: results are bit-identical from run to run at a fixed thread count.
 
-What a forward pass keeps for its backward (:class:`Saved`) is the input as
-it was given (the graph holds it anyway, as the previous op's output) and
-the weight in the layout the input gradient reads. The weight gradient
-reorders the input again rather than keep a blocked copy of every layer's
-input from forward to backward: a copy costs little time, the memory a
-whole network's activations.
+Weights are reordered into the primitive's layout at each forward (they
+change at each step). What a forward pass keeps for its backward
+(:class:`Saved`) is the input as it was given (the graph holds it anyway,
+as the previous op's output) and the weight in the layout the input
+gradient reads.
 """
-import ctypes
-import threading
-
 import numpy as np
 
 from . import dnnl
-
-#: buffers whose contents live only during one call, by role; grown as needed
-_scratch = {}
-#: one call at a time: the scratch buffers, memory objects and stream are shared
-_lock = threading.Lock()
-
-
-def scratch(role, nbytes):
-    """A float32 buffer of at least ``nbytes`` for ``role``, reused call after call."""
-    buffer = _scratch.get(role)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = _scratch[role] = np.empty((nbytes + 3) // 4, np.float32)
-    return buffer
-
-
-def fresh(nbytes):
-    return np.empty((nbytes + 3) // 4, np.float32)
-
-
-def _c_strides(shape):
-    return tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape)))
-
-
-def _channel_major_strides(shape):
-    n, c, h, w = shape
-    return (h * w, n * h * w, w, 1)
-
-
-def channel_major(array):
-    """True for a 4-d array whose memory is ordered (C, N, H, W)."""
-    return array.ndim == 4 and array.transpose(1, 0, 2, 3).flags.c_contiguous
-
-
-def nhwc(array):
-    """True for a 4-d (N, C, H, W) array whose memory is ordered (N, H, W, C)."""
-    return array.ndim == 4 and array.transpose(0, 2, 3, 1).flags.c_contiguous
-
-
-def address(array):
-    return array.__array_interface__["data"][0]
-
-
-class Context:
-    """The CPU engine, its stream, and the caches of descriptors and reorders."""
-
-    def __init__(self, library):
-        self.lib = library
-        self.engine, self.stream = dnnl.handle(), dnnl.handle()
-        library.call("dnnl_engine_create", ctypes.byref(self.engine), dnnl.CPU, 0)
-        library.call("dnnl_stream_create", ctypes.byref(self.stream), self.engine,
-                     dnnl.STREAM_DEFAULT_FLAGS)
-        self.plain_mds = {}
-        self.reorders = {}
-
-    # ---------------------------------------------------------------- descriptors
-
-    def tagged(self, shape, tag):
-        md = dnnl.handle()
-        self.lib.call("dnnl_memory_desc_create_with_tag", ctypes.byref(md), len(shape),
-                      dnnl.dims(shape), dnnl.F32, tag)
-        return md
-
-    def strided(self, shape, strides):
-        """The descriptor of a float32 array of ``shape`` with element ``strides``, cached."""
-        key = (tuple(shape), tuple(strides))
-        md = self.plain_mds.get(key)
-        if md is None:
-            md = dnnl.handle()
-            self.lib.call("dnnl_memory_desc_create_with_strides", ctypes.byref(md), len(shape),
-                          dnnl.dims(shape), dnnl.F32, dnnl.dims(strides))
-            self.plain_mds[key] = md
-        return md
-
-    def of_array(self, array, shape=None):
-        """The descriptor of ``array``'s memory seen with ``shape`` (default its
-        own), and a name for its layout: "plain" (C order), "channel-major"
-        (an (N, C, H, W) array whose memory is ordered (C, N, H, W), as the
-        NumPy route returns) or "nhwc". Any other layout is the caller's to
-        copy first (``accel.as_input``)."""
-        if shape is None:
-            shape = array.shape
-        if array.flags.c_contiguous:
-            return self.strided(shape, _c_strides(shape)), "plain"
-        n, ch, h, w = shape
-        if channel_major(array):
-            return self.strided(shape, _channel_major_strides(shape)), "channel-major"
-        return self.strided(shape, (h * w * ch, 1, w * ch, ch)), "nhwc"
-
-    def size(self, md):
-        return self.lib.raw("dnnl_memory_desc_get_size", md)
-
-    def equal(self, a, b):
-        return bool(self.lib.raw("dnnl_memory_desc_equal", a, b))
-
-    # ---------------------------------------------------------------- execution
-
-    def memory(self, md):
-        """A memory object of ``md`` whose buffer is set at each execution."""
-        memory = dnnl.handle()
-        self.lib.call("dnnl_memory_create", ctypes.byref(memory), md, self.engine, None)
-        return memory
-
-    def primitive(self, pd, roles):
-        """A :class:`Primitive` of ``pd`` taking the arguments ``roles`` (name -> md)."""
-        primitive = dnnl.handle()
-        self.lib.call("dnnl_primitive_create", ctypes.byref(primitive), pd)
-        return Primitive(self, primitive, roles)
-
-    def reorder(self, src_md, dst_md, key):
-        """A cached reorder primitive from ``src_md`` to ``dst_md``; ``key`` names the pair."""
-        primitive = self.reorders.get(key)
-        if primitive is None:
-            pd = dnnl.handle()
-            self.lib.call("dnnl_reorder_primitive_desc_create", ctypes.byref(pd), src_md,
-                          self.engine, dst_md, self.engine, None)
-            primitive = self.reorders[key] = self.primitive(pd, {"from": src_md, "to": dst_md})
-        return primitive
-
-    def query(self, pd, role):
-        return self.lib.raw("dnnl_primitive_desc_query_md", pd, dnnl.QUERY[role], 0)
-
-    def implementation(self, pd):
-        name = ctypes.c_char_p()
-        self.lib.call("dnnl_primitive_desc_query", pd, dnnl.QUERY_IMPL_INFO_STR, 0,
-                      ctypes.byref(name))
-        return name.value.decode()
-
-
-class Primitive:
-    """A primitive with one memory object per argument, executed on buffers."""
-
-    def __init__(self, context, primitive, roles):
-        self.context, self.handle = context, primitive
-        self.roles = list(roles)
-        self.memories = [context.memory(md) for md in roles.values()]
-        self.args = (dnnl.ExecArg * len(self.roles))(
-            *[dnnl.ExecArg(dnnl.ARG[role], memory) for role, memory in
-              zip(self.roles, self.memories)])
-
-    def __call__(self, **buffers):
-        lib = self.context.lib
-        for role, memory in zip(self.roles, self.memories):
-            lib.call("dnnl_memory_set_data_handle", memory, address(buffers[role]))
-        lib.call("dnnl_primitive_execute", self.handle, self.context.stream, len(self.roles),
-                 self.args)
-        lib.call("dnnl_stream_wait", self.context.stream)
+from .engine import (Plan, c_strides, channel_major, empty_nhwc, fresh, lock, nhwc,
+                     nhwc_strides, scratch)
 
 
 class Saved:
@@ -190,113 +48,166 @@ class Saved:
         self.x, self.weights = x, weights
 
 
-class Plan:
+class ConvPlan(Plan):
     """The primitives of one convolution shape (see the module docstring).
 
     ``pads`` are ((top, bottom), (left, right)); ``training`` makes the
-    forward primitive a training one, which the backward ones are built from.
-    Raises :class:`dnnl.DnnlError` if oneDNN has no implementation.
+    forward primitive a training one and builds the two backward ones from
+    it. Raises :class:`dnnl.DnnlError` if oneDNN has no implementation.
     """
 
     def __init__(self, context, x_shape, w_shape, bias, stride, pads, dilation, groups,
                  training):
-        self.context = c = context
+        super().__init__(context)
         self.key = (x_shape, w_shape, bias, stride, pads, dilation, groups, training)
         n, _, h, w = x_shape
         o, _, kh, kw = w_shape
         out_h = (h + sum(pads[0]) - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         out_w = (w + sum(pads[1]) - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         self.x_shape, self.y_shape = x_shape, (n, o, out_h, out_w)
-        self.w_shape = w_shape
+        self.w_shape, self.training = w_shape, training
         # oneDNN's grouped weight is (G, O/G, C/G, KH, KW): the same memory as ours
         self.w_dims = w_shape if groups == 1 else (groups, o // groups) + w_shape[1:]
         self.geometry = [dnnl.dims(stride), dnnl.dims([d - 1 for d in dilation]),
                          dnnl.dims([p[0] for p in pads]), dnnl.dims([p[1] for p in pads])]
-        self.any = {"src": c.tagged(x_shape, dnnl.ANY), "dst": c.tagged(self.y_shape, dnnl.ANY),
-                    "diff_src": c.tagged(x_shape, dnnl.ANY),
-                    "weights": c.tagged(self.w_dims, dnnl.ANY)}
-        self.bias_md = c.tagged((o,), dnnl.TAG_A) if bias else None
-        self.w_plain = c.tagged(self.w_dims, dnnl.TAG_ABCD if groups == 1 else dnnl.TAG_ABCDE)
-        # Outputs and input gradients are returned channel-major, as the NumPy
-        # route returns them: batch norm's per-channel sums run fastest on it.
-        self.y_plain = c.strided(self.y_shape, _channel_major_strides(self.y_shape))
-        self.x_plain = c.strided(x_shape, _channel_major_strides(x_shape))
-        self.fwd_pd = dnnl.handle()
-        c.lib.call("dnnl_convolution_forward_primitive_desc_create", ctypes.byref(self.fwd_pd),
-                   c.engine, dnnl.FORWARD_TRAINING if training else dnnl.FORWARD_INFERENCE,
-                   dnnl.CONVOLUTION_DIRECT, self.any["src"], self.any["weights"], self.bias_md,
-                   self.any["dst"], *self.geometry, None)
-        self.md = {role: c.query(self.fwd_pd, role) for role in ("src", "weights", "dst")}
-        roles = {"src": self.md["src"], "weights": self.md["weights"], "dst": self.md["dst"]}
-        if bias:
+        # oneDNN 3.2's weight gradient of a strided 1x1 convolution on NHWC
+        # (its jit_1x1 kernel) writes past its buffers when the input has fewer
+        # channels than a vector holds (a ResNet's downsampling shortcut on an
+        # 8-channel input crashed the process): blocked layouts for those.
+        if (kh, kw) == (1, 1) and any(s > 1 for s in stride):
+            self.build(dnnl.ANY)
+            return
+        self.build(dnnl.TAG_NHWC)
+        if any(name.startswith("ref") for name in self.implementations().values()):
+            self.close()  # no fast NHWC kernel: the layouts oneDNN prefers, with reorders
+            self.build(dnnl.ANY)
+
+    def build(self, activations):
+        """The primitives, their activations described by the tag ``activations``."""
+        o = self.w_shape[0]
+        self.activations = "NHWC" if activations == dnnl.TAG_NHWC else "blocked"
+        src, dst = self.tagged(self.x_shape, activations), self.tagged(self.y_shape, activations)
+        weights = self.tagged(self.w_dims, dnnl.ANY)
+        self.bias_md = self.tagged((o,), dnnl.TAG_A) if self.key[2] else None
+        self.w_plain = self.tagged(self.w_dims, dnnl.TAG_ABCD if len(self.w_dims) == 4
+                                   else dnnl.TAG_ABCDE)
+        # Outputs and input gradients are returned NHWC whatever the primitive's layout
+        self.y_plain = self.strided(self.y_shape, nhwc_strides(self.y_shape))
+        self.x_plain = self.strided(self.x_shape, nhwc_strides(self.x_shape))
+        self.fwd_pd = self.primitive_desc(
+            "dnnl_convolution_forward_primitive_desc_create",
+            dnnl.FORWARD_TRAINING if self.training else dnnl.FORWARD_INFERENCE,
+            dnnl.CONVOLUTION_DIRECT, src, weights, self.bias_md, dst, *self.geometry, None)
+        self.md = {role: self.query(self.fwd_pd, role) for role in ("src", "weights", "dst")}
+        roles = dict(self.md)
+        if self.bias_md is not None:
             roles["bias"] = self.bias_md
-        self.fwd = c.primitive(self.fwd_pd, roles)
-        self.bwd_data = self.bwd_weights = None
+        self.fwd = self.primitive(self.fwd_pd, roles)
+        self.bwd_data_pd = self.bwd_weights_pd = None
+        if not self.training:
+            return
+        self.bwd_data_pd = pd = self.primitive_desc(
+            "dnnl_convolution_backward_data_primitive_desc_create", dnnl.CONVOLUTION_DIRECT,
+            src, weights, dst, *self.geometry, self.fwd_pd, None)
+        self.bwd_data_md = {role: self.query(pd, role) for role in ("diff_src", "weights",
+                                                                     "diff_dst")}
+        self.bwd_data = self.primitive(pd, self.bwd_data_md)
+        self.bwd_weights_pd = pd = self.primitive_desc(
+            "dnnl_convolution_backward_weights_primitive_desc_create", dnnl.CONVOLUTION_DIRECT,
+            src, self.tagged(self.w_dims, dnnl.ANY), self.bias_md, dst, *self.geometry,
+            self.fwd_pd, None)
+        self.bwd_weights_md = {role: self.query(pd, role) for role in ("src", "diff_weights",
+                                                                        "diff_dst")}
+        roles = dict(self.bwd_weights_md)
+        if self.bias_md is not None:
+            roles["diff_bias"] = self.bias_md
+        self.bwd_weights = self.primitive(pd, roles)
 
     def implementations(self):
-        """The oneDNN kernels chosen, e.g. {'forward': 'brg:avx512_core', ...}."""
-        names = {"forward": self.context.implementation(self.fwd_pd)}
-        for label, pd in (("backward data", getattr(self, "bwd_data_pd", None)),
-                          ("backward weights", getattr(self, "bwd_weights_pd", None))):
+        """The oneDNN kernels chosen, e.g. {'forward': 'brgconv:avx512_core', ...}."""
+        names = {"forward": self.implementation(self.fwd_pd)}
+        for label, pd in (("backward data", self.bwd_data_pd),
+                          ("backward weights", self.bwd_weights_pd)):
             if pd is not None:
-                names[label] = self.context.implementation(pd)
+                names[label] = self.implementation(pd)
         return names
 
     # ---------------------------------------------------------------- layout changes
+
+    def of_array(self, array, shape=None):
+        """The descriptor of ``array``'s memory, and a name for its layout:
+        "NHWC", "plain" (C order) or "channel-major"; an array given a
+        ``shape`` of its own (a grouped weight) is read in C order. Any other
+        layout is the caller's to copy first (``accel.as_input``)."""
+        if shape is not None:
+            return self.described(shape, "plain"), "plain"
+        for layout, lies in (("NHWC", nhwc), ("plain", lambda a: a.flags.c_contiguous),
+                             ("channel-major", channel_major)):
+            if lies(array):
+                return self.described(array.shape, layout), layout
+        raise ValueError(f"convolution: an input of strides {array.strides} reached oneDNN")
+
+    def described(self, shape, layout):
+        key = ("md", tuple(shape), layout)
+        md = self._cached.get(key)
+        if md is None:
+            if layout == "plain":
+                strides = c_strides(shape)
+            elif layout == "NHWC":
+                strides = nhwc_strides(shape)
+            else:
+                n, c, h, w = shape
+                strides = (h * w, n * h * w, w, 1)
+            md = self._cached[key] = self.strided(shape, strides)
+        return md
 
     def into(self, array, md, role, keep=False, shape=None):
         """``array`` as a (buffer, md) pair in layout ``md``: the array itself
         if it already lies so, else reordered into a buffer (a fresh one if
         ``keep``, for a Saved; scratch otherwise)."""
-        c = self.context
-        user, layout = c.of_array(array, shape)
-        if c.equal(user, md):
+        user, layout = self.of_array(array, shape)
+        if self.equal(user, md):
             return array, md
-        buffer = fresh(c.size(md)) if keep else scratch(role, c.size(md))
-        c.reorder(user, md, (self.key, role, layout))(**{"from": array, "to": buffer})
+        buffer = fresh(self.size(md)) if keep else scratch(role, self.size(md))
+        self.reorder(user, md, (role, layout))(**{"from": array, "to": buffer})
         return buffer, md
 
     def convert(self, pair, md, role):
         """A (buffer, md) ``pair`` in layout ``md`` (reordered into scratch if needed)."""
         buffer, have = pair
-        c = self.context
-        if c.equal(have, md):
+        if self.equal(have, md):
             return buffer
-        out = scratch(role, c.size(md))
-        c.reorder(have, md, (self.key, role, "convert"))(**{"from": buffer, "to": out})
+        out = scratch(role, self.size(md))
+        self.reorder(have, md, (role, "convert"))(**{"from": buffer, "to": out})
         return out
 
     def out_of(self, run, md, plain, shape, role):
         """Run ``run(buffer)`` writing in layout ``md``, and return the result
         as a fresh array of ``shape`` in layout ``plain`` (the weight's own, or
-        channel-major for activations)."""
-        c = self.context
-        if plain is self.w_plain:
-            out = np.empty(shape, np.float32)
-        else:  # channel-major
-            out = np.empty((shape[1], shape[0]) + shape[2:], np.float32).swapaxes(0, 1)
-        if c.equal(md, plain):
+        NHWC for activations)."""
+        out = np.empty(shape, np.float32) if plain is self.w_plain else empty_nhwc(shape)
+        if self.equal(md, plain):
             run(out)
             return out
-        buffer = scratch(role, c.size(md))
+        buffer = scratch(role, self.size(md))
         run(buffer)
-        c.reorder(md, plain, (self.key, role, "out"))(**{"from": buffer, "to": out})
+        self.reorder(md, plain, (role, "out"))(**{"from": buffer, "to": out})
         return out
 
     # ---------------------------------------------------------------- the three passes
 
     def forward(self, x, w, b=None, keep=False):
-        with _lock:
+        with lock:
             return self._forward(x, w, b, keep)
 
     def backward(self, grad, saved, need_x, need_w, need_b):
         """(dL/dx or None, dL/dw or None, dL/db or None) from the output
-        gradient ``grad`` (N, O, OH, OW); each fresh, dL/dx channel-major."""
-        with _lock:
+        gradient ``grad`` (N, O, OH, OW); each fresh, dL/dx NHWC."""
+        with lock:
             return self._backward(grad, saved, need_x, need_w, need_b)
 
     def _forward(self, x, w, b, keep):
-        """y (N, O, OH, OW), channel-major; and, if ``keep``, the :class:`Saved` for backward."""
+        """y (N, O, OH, OW), NHWC; and, if ``keep``, the :class:`Saved` for backward."""
         src = self.into(x, self.md["src"], "src")
         weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
         args = {"src": src[0], "weights": weights[0]}
@@ -312,7 +223,7 @@ class Plan:
         gx = gw = gb = None
         diff_dst = None
         if need_x:
-            md = self.data_gradient_primitive()
+            md = self.bwd_data_md
             diff_dst = self.into(grad, md["diff_dst"], "diff_dst")
             weights = self.convert(saved.weights, md["weights"], "weights")
 
@@ -320,8 +231,8 @@ class Plan:
                 self.bwd_data(diff_src=diff_src, weights=weights, diff_dst=diff_dst[0])
             gx = self.out_of(run, md["diff_src"], self.x_plain, self.x_shape, "diff_src")
         if need_w or need_b:
-            md = self.weight_gradient_primitive()
-            if diff_dst is None or not self.context.equal(diff_dst[1], md["diff_dst"]):
+            md = self.bwd_weights_md
+            if diff_dst is None or not self.equal(diff_dst[1], md["diff_dst"]):
                 diff_dst = self.into(grad, md["diff_dst"], "diff_dst_w")
             src = self.into(saved.x, md["src"], "src_w")[0]
             if self.bias_md is not None:
@@ -334,33 +245,3 @@ class Plan:
             gw = self.out_of(run, md["diff_weights"], self.w_plain, self.w_dims,
                              "diff_weights").reshape(self.w_shape)
         return gx, (gw if need_w else None), (gb if need_b else None)
-
-    def data_gradient_primitive(self):
-        """The backward-data primitive (made on first use); its descriptors by role."""
-        c = self.context
-        if self.bwd_data is None:
-            pd = self.bwd_data_pd = dnnl.handle()
-            c.lib.call("dnnl_convolution_backward_data_primitive_desc_create", ctypes.byref(pd),
-                       c.engine, dnnl.CONVOLUTION_DIRECT, self.any["diff_src"],
-                       self.any["weights"], self.any["dst"], *self.geometry, self.fwd_pd, None)
-            self.bwd_data_md = {role: c.query(pd, role)
-                                for role in ("diff_src", "weights", "diff_dst")}
-            self.bwd_data = c.primitive(pd, self.bwd_data_md)
-        return self.bwd_data_md
-
-    def weight_gradient_primitive(self):
-        """The backward-weights primitive (made on first use); its descriptors by role."""
-        c = self.context
-        if self.bwd_weights is None:
-            pd = self.bwd_weights_pd = dnnl.handle()
-            c.lib.call("dnnl_convolution_backward_weights_primitive_desc_create",
-                       ctypes.byref(pd), c.engine, dnnl.CONVOLUTION_DIRECT, self.any["src"],
-                       c.tagged(self.w_dims, dnnl.ANY), self.bias_md, self.any["dst"],
-                       *self.geometry, self.fwd_pd, None)
-            self.bwd_weights_md = {role: c.query(pd, role)
-                                   for role in ("src", "diff_weights", "diff_dst")}
-            roles = dict(self.bwd_weights_md)
-            if self.bias_md is not None:
-                roles["diff_bias"] = self.bias_md
-            self.bwd_weights = c.primitive(pd, roles)
-        return self.bwd_weights_md

@@ -33,11 +33,19 @@ ENUMS = {
     "dnnl_a": 2,
     "dnnl_abcd": 5,
     "dnnl_abcde": 6,
+    "dnnl_acdb": 22,
     "dnnl_forward_training": 64,
     "dnnl_forward_inference": 96,
+    "dnnl_backward": 128,
     "dnnl_backward_data": 160,
     "dnnl_backward_weights": 192,
     "dnnl_convolution_direct": 1,
+    "dnnl_binary_add": 0x1fff0,
+    "dnnl_eltwise_relu_use_dst_for_bwd": 0x100,
+    "dnnl_pooling_max": 0x1ff,
+    "dnnl_use_global_stats": 0x1,
+    "dnnl_use_scale": 0x2,
+    "dnnl_use_shift": 0x4,
     "dnnl_query_impl_info_str": 8,
     "dnnl_query_src_md": 129,
     "dnnl_query_diff_src_md": 130,
@@ -45,21 +53,30 @@ ENUMS = {
     "dnnl_query_diff_weights_md": 132,
     "dnnl_query_dst_md": 133,
     "dnnl_query_diff_dst_md": 134,
+    "dnnl_query_workspace_md": 135,
 }
 
 #: preprocessor constants (dnnl_common_types.h, dnnl_types.h)
 MACROS = {
     "DNNL_MAX_NDIMS": 12,
     "DNNL_ARG_SRC": 1,
+    "DNNL_ARG_SRC_1": 2,
     "DNNL_ARG_DST": 17,
     "DNNL_ARG_FROM": 1,
     "DNNL_ARG_TO": 17,
     "DNNL_ARG_WEIGHTS": 33,
     "DNNL_ARG_BIAS": 41,
+    "DNNL_ARG_MEAN": 49,
+    "DNNL_ARG_VARIANCE": 50,
+    "DNNL_ARG_SCALE": 51,
+    "DNNL_ARG_SHIFT": 52,
+    "DNNL_ARG_WORKSPACE": 64,
     "DNNL_ARG_DIFF_SRC": 129,
     "DNNL_ARG_DIFF_DST": 145,
     "DNNL_ARG_DIFF_WEIGHTS": 161,
     "DNNL_ARG_DIFF_BIAS": 169,
+    "DNNL_ARG_DIFF_SCALE": 255,
+    "DNNL_ARG_DIFF_SHIFT": 256,
 }
 
 #: dnnl_cpu_isa_t values, by the name :func:`describe` prints
@@ -73,16 +90,23 @@ CPU_ISA = {
 SUCCESS, UNIMPLEMENTED = ENUMS["dnnl_success"], ENUMS["dnnl_unimplemented"]
 F32, CPU = ENUMS["dnnl_f32"], ENUMS["dnnl_cpu"]
 STREAM_DEFAULT_FLAGS = ENUMS["dnnl_stream_default_flags"]
-ANY, TAG_A, TAG_ABCD, TAG_ABCDE = (ENUMS[k] for k in ("dnnl_format_tag_any", "dnnl_a",
-                                                        "dnnl_abcd", "dnnl_abcde"))
+ANY, TAG_A, TAG_ABCD, TAG_ABCDE, TAG_NHWC = (
+    ENUMS[k] for k in ("dnnl_format_tag_any", "dnnl_a", "dnnl_abcd", "dnnl_abcde", "dnnl_acdb"))
 FORWARD_TRAINING, FORWARD_INFERENCE = ENUMS["dnnl_forward_training"], ENUMS["dnnl_forward_inference"]
+BACKWARD, BACKWARD_DATA = ENUMS["dnnl_backward"], ENUMS["dnnl_backward_data"]
 CONVOLUTION_DIRECT = ENUMS["dnnl_convolution_direct"]
+BINARY_ADD = ENUMS["dnnl_binary_add"]
+RELU_USE_DST, POOLING_MAX = ENUMS["dnnl_eltwise_relu_use_dst_for_bwd"], ENUMS["dnnl_pooling_max"]
+USE_GLOBAL_STATS, USE_SCALE, USE_SHIFT = (ENUMS[k] for k in ("dnnl_use_global_stats",
+                                                              "dnnl_use_scale", "dnnl_use_shift"))
 QUERY_IMPL_INFO_STR = ENUMS["dnnl_query_impl_info_str"]
 QUERY = {role: ENUMS[f"dnnl_query_{role}_md"] for role in
-         ("src", "diff_src", "weights", "diff_weights", "dst", "diff_dst")}
+         ("src", "diff_src", "weights", "diff_weights", "dst", "diff_dst", "workspace")}
 ARG = {role: MACROS[f"DNNL_ARG_{role.upper()}"] for role in
-       ("src", "dst", "from", "to", "weights", "bias", "diff_src", "diff_dst", "diff_weights",
-        "diff_bias")}
+       ("src", "src_1", "dst", "from", "to", "weights", "bias", "diff_src", "diff_dst",
+        "diff_weights",
+        "diff_bias", "mean", "variance", "scale", "shift", "workspace", "diff_scale",
+        "diff_shift")}
 
 # --------------------------------------------------------------------------- types
 
@@ -131,6 +155,26 @@ SIGNATURES = {
     "dnnl_convolution_backward_weights_primitive_desc_create":
         (status, [P(handle), handle, ctypes.c_int, handle, handle, handle, handle,
                   dims_t, dims_t, dims_t, dims_t, handle, handle]),
+    "dnnl_binary_primitive_desc_create": (status, [P(handle), handle, ctypes.c_int, handle, handle,
+                                                   handle, handle]),
+    "dnnl_eltwise_forward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle, ctypes.c_float,
+                  ctypes.c_float, handle]),
+    "dnnl_eltwise_backward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_float,
+                  ctypes.c_float, handle, handle]),
+    "dnnl_pooling_forward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, ctypes.c_int, handle, handle,
+                  dims_t, dims_t, dims_t, dims_t, dims_t, handle]),
+    "dnnl_pooling_backward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, handle, handle,
+                  dims_t, dims_t, dims_t, dims_t, dims_t, handle, handle]),
+    "dnnl_batch_normalization_forward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, handle, handle, ctypes.c_float, ctypes.c_uint,
+                  handle]),
+    "dnnl_batch_normalization_backward_primitive_desc_create":
+        (status, [P(handle), handle, ctypes.c_int, handle, handle, handle, ctypes.c_float,
+                  ctypes.c_uint, handle, handle]),
     "dnnl_reorder_primitive_desc_create": (status, [P(handle), handle, handle, handle, handle,
                                                     handle]),
     "dnnl_primitive_desc_query_md": (handle, [handle, ctypes.c_int, ctypes.c_int]),

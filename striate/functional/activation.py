@@ -7,7 +7,7 @@ so that nothing is recomputed. Softmax and log-softmax are single fused ops
 """
 import math
 
-from .. import backend
+from .. import accel, backend
 from ..autograd import Function
 from ..backend import xp
 from .arguments import as_tensor, check_choice
@@ -130,9 +130,20 @@ def maximum_with_zero(x):
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch.
+
+    Large float32 arrays take the fast route where it is on (oneDNN, both
+    threads, one pass: ``striate/accel/eltwise.py``), which keeps the output
+    for backward instead of a mask.
+    """
 
     def forward(self, x):
+        self.plan = accel.relu(x)
+        if self.plan is not None:
+            out = self.plan.forward(x)
+            if self.needs_input_grad[0]:
+                self.out = out
+            return out
         # The mask is taken here, while x is still in cache: comparing the
         # output again in backward reads it back from memory (measured slower).
         if self.needs_input_grad[0]:
@@ -140,6 +151,8 @@ class ReLU(Function):
         return maximum_with_zero(x)
 
     def backward(self, g):
+        if self.plan is not None:
+            return self.plan.backward(g, self.out)
         return g * self.positive
 
 

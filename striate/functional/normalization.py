@@ -8,6 +8,7 @@ x_hat the normalized input, g the upstream gradient.
 """
 import math
 
+from .. import accel
 from ..autograd import Function
 from ..backend import xp
 from .arguments import as_array, as_tensor, check_trailing_shape, positive_int, shape_tuple
@@ -65,6 +66,9 @@ class BatchNorm(Function):
     def forward(self, x, *params):
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
+        self.plan = self.fast_plan(x, weight, bias)
+        if self.plan is not None:
+            return self.fast_forward(x, weight, bias)
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         centered = None
@@ -97,6 +101,31 @@ class BatchNorm(Function):
             out += _per_channel(bias)
         return out.reshape(x.shape)
 
+    def fast_plan(self, x, weight, bias):
+        """The oneDNN plan for this call, or None for the NumPy route."""
+        vectors = [v for v in (weight, bias) if v is not None]
+        if not self.training:
+            if any(self.needs_input_grad) or self.running_mean is None:
+                return None
+            vectors += [self.running_mean, self.running_var]
+        if x.size == 0 or any(v.dtype != x.dtype for v in vectors):
+            return None
+        return accel.batch_norm(x, self.training, self.eps, weight is not None,
+                                bias is not None)
+
+    def fast_forward(self, x, weight, bias):
+        weight, bias = [None if v is None else xp.ascontiguousarray(v) for v in (weight, bias)]
+        if self.training:
+            out, mean, var = self.plan.forward(x, weight, bias)
+            self._update_running(mean, var, x.size // x.shape[1])
+            if any(self.needs_input_grad):
+                self.saved = (x, mean, var, weight, bias)
+        else:
+            out, _, _ = self.plan.forward(x, weight, bias,
+                                          xp.ascontiguousarray(self.running_mean),
+                                          xp.ascontiguousarray(self.running_var))
+        return out
+
     @staticmethod
     def subtract_mean(x3, mean):
         """x - mean, per channel, in a workspace buffer of x's memory order."""
@@ -116,6 +145,12 @@ class BatchNorm(Function):
         need_x = self.needs_input_grad[0]
         need_w = self.has_weight and self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[-1]
+        if self.plan is not None:
+            gx, gw, gb = self.plan.backward(g, *self.saved)
+            self.saved = None
+            return (gx if need_x else None,) + tuple(
+                grad if need else None for grad, need, present in
+                ((gw, need_w, self.has_weight), (gb, need_b, self.has_bias)) if present)
         g3 = g.reshape(self.x3.shape)
         batch_stats = need_x and self.training
         centered = self.subtract_mean(self.x3, self.mean) if need_w or batch_stats else None

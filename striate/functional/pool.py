@@ -12,7 +12,7 @@ separable: one averaging matrix (or one max per output index) per axis.
 import math
 import numbers
 
-from .. import backend
+from .. import accel, backend
 from ..autograd import Function
 from ..backend import lowest, xp
 from .arguments import (as_tensor, call_as_batch, check_pool_padding, check_spatial_input,
@@ -45,6 +45,9 @@ class MaxPool(Function):
     graph does not hold anyway. Where windows overlap (AlexNet's 3x3 stride-2
     pools), each input pixel sits in several windows and backward would read
     it for every one of them, so forward notes the winning offset instead.
+
+    2-d float32 pooling takes the fast route where it is on (oneDNN, both
+    threads, the winners noted in its workspace: ``striate/accel/pool.py``).
     """
 
     def __init__(self, kernel, stride, pads, dilation, out_spatial):
@@ -60,6 +63,13 @@ class MaxPool(Function):
         return enumerate(offset_slices(self.kernel, self.stride, self.dilation, self.out_spatial))
 
     def forward(self, x):
+        self.plan = accel.max_pool(x, self.kernel, self.stride, self.pads, self.dilation,
+                                   self.needs_input_grad[0])
+        if self.plan is not None:
+            out, self.workspace = self.plan.forward(x)
+            if self.needs_input_grad[0]:
+                self.out = out
+            return out
         padded = pad(x, self.pads, value=lowest(x.dtype))
         self.tiles = self.tiles and all(o * k == size for o, k, size in
                                         zip(self.out_spatial, self.kernel, padded.shape[2:]))
@@ -93,6 +103,8 @@ class MaxPool(Function):
         # Max-pool backward ROUTES the gradient: each window's gradient goes to
         # its winning input alone (d max / d x_i is 1 for the winner, 0 for the
         # rest); where overlapping windows share a winner, the gradients add.
+        if self.plan is not None:
+            return self.plan.backward(grad, self.out, self.workspace)
         if self.tiles:
             return self.route_by_comparison(grad)
         grad_padded = in_layout(xp.zeros, self.padded_shape, grad.dtype, self.channel_major)
@@ -282,6 +294,12 @@ class AdaptiveAvgPool(Function):
         return xp.moveaxis(xp.matmul(moved, matrix.T), -1, axis)
 
     def forward(self, x):
+        self.global_mean = all(out == 1 for out in self.out_spatial)
+        if self.global_mean:
+            # every matrix is one row of 1/size: a mean over the spatial axes,
+            # which reads x once in whatever layout it lies (NHWC on the fast route)
+            self.like = x
+            return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
         self.matrices = [averaging_matrix(size, out, x.dtype)
                          for size, out in zip(x.shape[2:], self.out_spatial)]
         for axis, matrix in enumerate(self.matrices, start=2):
@@ -289,6 +307,11 @@ class AdaptiveAvgPool(Function):
         return xp.ascontiguousarray(x)
 
     def backward(self, grad):
+        if self.global_mean:  # each input pixel gets 1/size of its channel's gradient
+            like, self.like = self.like, None
+            gx = xp.empty_like(like)
+            gx[...] = grad * grad.dtype.type(1 / (math.prod(like.shape[2:]) or 1))
+            return gx
         for axis, matrix in enumerate(self.matrices, start=2):
             grad = self.along(grad, axis, matrix.T)
         return xp.ascontiguousarray(grad)

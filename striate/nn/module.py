@@ -89,6 +89,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *inputs, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):  # the usual case, kept short
+            return self.forward(*inputs, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, inputs)
             if result is not None:
@@ -229,9 +231,17 @@ class Module:
             yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name,
                                             remove_duplicate)
 
-    def modules(self):
-        for _, module in self.named_modules():
-            yield module
+    def modules(self, _memo=None):
+        """This module and every descendant, depth first (as ``named_modules``,
+        without building the names: ``train()`` and ``eval()`` walk this)."""
+        memo = set() if _memo is None else _memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield self
+        for module in self._modules.values():
+            if module is not None:
+                yield from module.modules(memo)
 
     def named_children(self):
         seen = set()
