@@ -290,6 +290,28 @@ def test_a_resnet_step_matches_the_numpy_route(route):
                                    err_msg=f"tensor {i}")
 
 
+def test_activations_pass_between_layers_without_a_reorder(route, monkeypatch):
+    """NHWC from one convolution to the next, through batch norm, ReLU and max
+    pooling, forward and backward: the only reorders are of the weights."""
+    from striate import nn
+    from striate.accel.engine import Plan
+
+    reordered = []
+    reorder = Plan.reorder
+    monkeypatch.setattr(Plan, "reorder", lambda self, a, b, key: reordered.append(key[0])
+                        or reorder(self, a, b, key))
+    route(True)
+    striate.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),
+                          nn.ReLU(), nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    x = np.random.default_rng(9).standard_normal((64, 1, 28, 28)).astype(np.float32)
+    loss = F.cross_entropy(model(striate.Tensor(x)), striate.Tensor(np.arange(64) % 10))
+    loss.backward()
+    assert reordered and set(reordered) <= {"weights", "diff_weights"}, reordered
+
+
 def test_the_plan_cache_is_bounded_and_plans_free_their_handles(route, monkeypatch):
     import gc
 

@@ -29,9 +29,11 @@ kernels: results are bit-identical from run to run at a fixed thread count.
 
 Weights are reordered into the primitive's layout at each forward (they
 change at each step). What a forward pass keeps for its backward
-(:class:`Saved`) is the input as it was given (the graph holds it anyway,
-as the previous op's output) and the weight in the layout the input
-gradient reads.
+(:class:`Saved`) is the input and the weight, each in the layout the
+forward read it in: for an NHWC input, the input itself (the next op keeps
+it anyway); for any other (a network's first layer, an NCHW array) the
+reordered copy instead of the original, which the weight gradient then
+reads without reordering it a second time.
 """
 import numpy as np
 
@@ -41,8 +43,8 @@ from .engine import (Plan, c_strides, channel_major, empty_nhwc, fresh, lock, nh
 
 
 class Saved:
-    """What a forward pass keeps for backward: the input as given, and the
-    weight as a (buffer, descriptor) pair in the layout the forward used."""
+    """What a forward pass keeps for backward: the input and the weight,
+    each a (buffer, descriptor) pair in the layout the forward used."""
 
     def __init__(self, x, weights):
         self.x, self.weights = x, weights
@@ -208,7 +210,7 @@ class ConvPlan(Plan):
 
     def _forward(self, x, w, b, keep):
         """y (N, O, OH, OW), NHWC; and, if ``keep``, the :class:`Saved` for backward."""
-        src = self.into(x, self.md["src"], "src")
+        src = self.into(x, self.md["src"], "src", keep=keep)
         weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
         args = {"src": src[0], "weights": weights[0]}
         if b is not None:
@@ -217,7 +219,7 @@ class ConvPlan(Plan):
         def run(dst):
             self.fwd(dst=dst, **args)
         y = self.out_of(run, self.md["dst"], self.y_plain, self.y_shape, "dst")
-        return y, (Saved(x, weights) if keep else None)
+        return y, (Saved(src, weights) if keep else None)
 
     def _backward(self, grad, saved, need_x, need_w, need_b):
         gx = gw = gb = None
@@ -234,7 +236,7 @@ class ConvPlan(Plan):
             md = self.bwd_weights_md
             if diff_dst is None or not self.equal(diff_dst[1], md["diff_dst"]):
                 diff_dst = self.into(grad, md["diff_dst"], "diff_dst_w")
-            src = self.into(saved.x, md["src"], "src_w")[0]
+            src = self.convert(saved.x, md["src"], "src_w")
             if self.bias_md is not None:
                 gb = np.empty(self.w_shape[0], np.float32)
             extra = {"diff_bias": gb} if gb is not None else {}
