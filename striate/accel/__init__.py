@@ -7,10 +7,10 @@ ask this room, per call, whether it takes their work:
 
 * :func:`convolution`: float32 2-d convolutions of any stride, padding,
   dilation and groups that oneDNN implements (``conv.py``);
-* :func:`batch_norm`, :func:`relu`, :func:`add`, :func:`max_pool`: the passes that sit
-  between convolutions, on two threads rather than NumPy's one and on the
-  NHWC arrays the convolutions return, without a copy (``norm.py``,
-  ``eltwise.py``, ``pool.py``).
+* :func:`batch_norm`, :func:`relu`, :func:`add`, :func:`max_pool`: the
+  passes that sit between convolutions, on every thread rather than NumPy's
+  one, and on the NHWC arrays the convolutions return, without a copy
+  (``norm.py``, ``eltwise.py``, ``pool.py``).
 
 Everything else, and every call when oneDNN is absent or switched off,
 takes the NumPy route, which stays the readable reference: float64 (the
@@ -18,7 +18,7 @@ finite-difference checks), 1-d and 3-d convolutions, transposed
 convolutions, layouts oneDNN does not read.
 
 This is the only room that loads a native library, and it does so on the
-first float32 convolution, not at ``import striate``. Switch it off with
+first float32 op that could take the route, not at ``import striate``. Switch it off with
 ``STRIATE_ACCEL=none`` in the environment or :func:`set_enabled(False)
 <set_enabled>`; ``STRIATE_DNNL_LIB`` names a ``libdnnl.so.3`` to use instead
 of the wheel's (see ``dnnl.py``).
@@ -28,25 +28,24 @@ two pools of threads that each wait for work by spinning take the cores
 from one another. One setting serves both: oneDNN takes the thread count
 OpenBLAS read when NumPy loaded (``OPENBLAS_NUM_THREADS``, else
 ``OMP_NUM_THREADS``, else every core); while the fast route is on, OpenBLAS
-runs on one thread (what it has left, the linear layers and batch norm's
-per-channel dot products, is small) and gets its count back when the route
-is switched off; and OpenMP's idle threads spin only briefly before they
-sleep (``GOMP_SPINCOUNT`` is set to :data:`SPIN_COUNT`, 10,000 checks,
-about a third of a millisecond, unless ``OMP_WAIT_POLICY`` or
-``GOMP_SPINCOUNT`` is set already). libgomp's default, 300,000 checks,
+runs on one thread (what it has left, the linear layers, is small) and gets
+its count back when the route is switched off; and OpenMP's idle threads
+spin only briefly before they sleep (``GOMP_SPINCOUNT`` is set to
+:data:`SPIN_COUNT`, 10,000 checks, a fraction of a millisecond, unless
+``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set already). libgomp's default, 300,000 checks,
 would leave a thread spinning for milliseconds after each call while NumPy
 works; sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) costs ~50 us to wake
 the thread at every oneDNN call, and a training step makes hundreds of
 them: on the small ResNet, a weight reorder took 70 us asleep, 19 us with
-the brief spin, and inference ran ~10% faster.
+the brief spin (``docs/speed.md``).
 """
 import os
 from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["add", "available", "batch_norm", "convolution", "describe", "enabled", "max_pool", "relu",
-           "route_summary", "set_enabled"]
+__all__ = ["add", "available", "batch_norm", "convolution", "describe", "enabled", "max_pool",
+           "relu", "route_summary", "set_enabled"]
 
 _switch = None      # None: follow STRIATE_ACCEL; True/False: set_enabled
 _context = None     # the loaded library's Context, once loaded
@@ -181,7 +180,8 @@ def describe():
             return f"NumPy (oneDNN failed to load: {_load_error})"
         return 'NumPy (oneDNN not installed: pip install "striate[fast]")'
     version = ".".join(map(str, context.lib.version))
-    return f"oneDNN {version} ({context.lib.isa}, {_thread_count()} threads)"
+    threads = _thread_count()
+    return f"oneDNN {version} ({context.lib.isa}, {threads} thread{'s' if threads != 1 else ''})"
 
 
 def _wheel_installed():

@@ -14,7 +14,8 @@ route. Padded values never win.
 import numpy as np
 
 from . import dnnl
-from .engine import Plan, c_strides, channel_major, in_layout_of, lock, nhwc, nhwc_strides
+from .engine import (Plan, c_strides, channel_major, empty_nhwc, in_layout_of, lock, nhwc,
+                     nhwc_strides)
 
 
 def layout_of(x):
@@ -38,11 +39,11 @@ def _described(shape, layout):
 
 
 def _empty(shape, layout):
-    n, c, h, w = shape
+    """A new float32 array of ``shape`` (N, C, H, W) laid out as ``layout``."""
     if layout == "NHWC":
-        return np.empty((n, h, w, c), np.float32).transpose(0, 3, 1, 2)
+        return empty_nhwc(shape)
     if layout == "channel-major":
-        return np.empty((c, n, h, w), np.float32).swapaxes(0, 1)
+        return np.empty((shape[1], shape[0]) + tuple(shape[2:]), np.float32).swapaxes(0, 1)
     return np.empty(shape, np.float32)
 
 
