@@ -27,9 +27,9 @@ memory objects. It is made once per shape and cached; the layout choice is
 fixed by the shape and the CPU, so the same shape always runs the same
 kernels: results are bit-identical from run to run at a fixed thread count.
 
-Weights are reordered into the primitive's layout at each forward (they
-change at each step). What a forward pass keeps for its backward
-(:class:`Saved`) is the input and the weight, each in the layout the
+Weights are reordered into the primitive's layout at each pass that reads
+them (they change at each step). What a forward pass keeps for its backward
+(:class:`Saved`) is the weight as given and the input in the layout the
 forward read it in: for an NHWC input, the input itself (the next op keeps
 it anyway); for any other (a network's first layer, an NCHW array) the
 reordered copy instead of the original, which the weight gradient then
@@ -43,8 +43,11 @@ from .engine import (Plan, c_strides, channel_major, empty_nhwc, fresh, lock, nh
 
 
 class Saved:
-    """What a forward pass keeps for backward: the input and the weight,
-    each a (buffer, descriptor) pair in the layout the forward used."""
+    """What a forward pass keeps for backward: the input, a (buffer,
+    descriptor) pair in the layout the forward read it in, and the weight
+    array as given (reordered again for the input gradient, whose kernel
+    mostly wants another layout than the forward's anyway: a blocked copy of
+    every weight kept from forward to backward was a U-Net's 108 MiB)."""
 
     def __init__(self, x, weights):
         self.x, self.weights = x, weights
@@ -211,7 +214,7 @@ class ConvPlan(Plan):
     def _forward(self, x, w, b, keep):
         """y (N, O, OH, OW), NHWC; and, if ``keep``, the :class:`Saved` for backward."""
         src = self.into(x, self.md["src"], "src", keep=keep)
-        weights = self.into(w, self.md["weights"], "weights", keep=keep, shape=self.w_dims)
+        weights = self.into(w, self.md["weights"], "weights", shape=self.w_dims)
         args = {"src": src[0], "weights": weights[0]}
         if b is not None:
             args["bias"] = b if b.flags.c_contiguous else np.ascontiguousarray(b)
@@ -219,7 +222,7 @@ class ConvPlan(Plan):
         def run(dst):
             self.fwd(dst=dst, **args)
         y = self.out_of(run, self.md["dst"], self.y_plain, self.y_shape, "dst")
-        return y, (Saved(src, weights) if keep else None)
+        return y, (Saved(src, w) if keep else None)
 
     def _backward(self, grad, saved, need_x, need_w, need_b):
         gx = gw = gb = None
@@ -227,7 +230,7 @@ class ConvPlan(Plan):
         if need_x:
             md = self.bwd_data_md
             diff_dst = self.into(grad, md["diff_dst"], "diff_dst")
-            weights = self.convert(saved.weights, md["weights"], "weights")
+            weights = self.into(saved.weights, md["weights"], "weights_x", shape=self.w_dims)[0]
 
             def run(diff_src):
                 self.bwd_data(diff_src=diff_src, weights=weights, diff_dst=diff_dst[0])
