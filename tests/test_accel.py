@@ -51,16 +51,10 @@ def child_env(**extra):
 
 def header_dir():
     """oneDNN's include/oneapi/dnnl, from the onednn-devel-cpu-gomp wheel, or None."""
-    from importlib import metadata
+    from striate.accel import dnnl
 
-    try:
-        files = metadata.distribution("onednn-devel-cpu-gomp").files or []
-    except metadata.PackageNotFoundError:
-        return None
-    for file in files:
-        if str(file).replace("\\", "/").endswith("oneapi/dnnl/dnnl_types.h"):
-            return os.path.dirname(str(file.locate()))
-    return None
+    found = dnnl.wheel_file("onednn-devel-cpu-gomp", "oneapi/dnnl/dnnl_types.h")
+    return None if found is None else os.path.dirname(found)
 
 
 def _strip_comments(text):

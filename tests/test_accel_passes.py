@@ -108,7 +108,7 @@ def test_residual_sum_matches_the_numpy_route_bit_for_bit(route, layout):
     route(True)
     assert accel.add(a, b) is not None
     assert accel.add(a, laid_out(np.asarray(b), "plain" if layout != "plain" else "NHWC")) is None
-    assert accel.add(a, b[:, :1]) is None or a.shape != b[:, :1].shape
+    assert accel.add(a, np.ascontiguousarray(b[:, :1])) is None   # a broadcast: NumPy's
 
     def compute():
         A, B = striate.Tensor(a, requires_grad=True), striate.Tensor(b, requires_grad=True)

@@ -243,7 +243,8 @@ def batch_norm(x, training, eps, has_weight, has_bias):
     """
     if x.ndim < 2 or x.size == 0 or not _ready(x):
         return None
-    from .norm import BatchNormPlan, layout_of
+    from .engine import layout_of
+    from .norm import BatchNormPlan
 
     layout = layout_of(x)
     if layout is None:
@@ -286,7 +287,8 @@ def max_pool(x, kernel, stride, pads, dilation, training):
     """
     if x.ndim != 4 or len(kernel) != 2 or not _ready(x):
         return None
-    from .pool import MaxPoolPlan, layout_of
+    from .engine import layout_of
+    from .pool import MaxPoolPlan
 
     layout = layout_of(x)
     if layout is None:
@@ -299,9 +301,9 @@ def max_pool(x, kernel, stride, pads, dilation, training):
 def as_input(array):
     """``array`` in a layout the convolution plans read (C order,
     channel-major or NHWC), copying otherwise."""
-    from .engine import channel_major, nhwc
+    from .engine import layout_of
 
-    if array.flags.c_contiguous or channel_major(array) or nhwc(array):
+    if layout_of(array) is not None:
         return array
     return np.ascontiguousarray(array)
 

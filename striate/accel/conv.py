@@ -38,8 +38,7 @@ reads without reordering it a second time.
 import numpy as np
 
 from . import dnnl
-from .engine import (Plan, c_strides, channel_major, empty_nhwc, fresh, lock, nhwc,
-                     nhwc_strides, scratch)
+from .engine import Plan, c_strides, empty_nhwc, fresh, layout_of, lock, nhwc_strides, scratch
 
 
 class Saved:
@@ -140,17 +139,16 @@ class ConvPlan(Plan):
     # ---------------------------------------------------------------- layout changes
 
     def of_array(self, array, shape=None):
-        """The descriptor of ``array``'s memory, and a name for its layout:
-        "NHWC", "plain" (C order) or "channel-major"; an array given a
-        ``shape`` of its own (a grouped weight) is read in C order. Any other
-        layout is the caller's to copy first (``accel.as_input``)."""
+        """The descriptor of ``array``'s memory, and the name of its layout
+        (``engine.layout_of``); an array given a ``shape`` of its own (a
+        grouped weight) is read in C order. Any other layout is the caller's
+        to copy first (``accel.as_input``)."""
         if shape is not None:
             return self.described(shape, "plain"), "plain"
-        for layout, lies in (("NHWC", nhwc), ("plain", lambda a: a.flags.c_contiguous),
-                             ("channel-major", channel_major)):
-            if lies(array):
-                return self.described(array.shape, layout), layout
-        raise ValueError(f"convolution: an input of strides {array.strides} reached oneDNN")
+        layout = layout_of(array)
+        if layout is None:
+            raise ValueError(f"convolution: an input of strides {array.strides} reached oneDNN")
+        return self.described(array.shape, layout), layout
 
     def described(self, shape, layout):
         key = ("md", tuple(shape), layout)
@@ -158,7 +156,7 @@ class ConvPlan(Plan):
         if md is None:
             if layout == "plain":
                 strides = c_strides(shape)
-            elif layout == "NHWC":
+            elif layout == "channels-last":
                 strides = nhwc_strides(shape)
             else:
                 n, c, h, w = shape

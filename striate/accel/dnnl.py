@@ -197,20 +197,26 @@ class DnnlError(RuntimeError):
 # --------------------------------------------------------------------------- finding and loading
 
 
-def wheel_library():
-    """The path of ``libdnnl.so.3`` from the ``onednn-cpu-gomp`` wheel, or None."""
+def wheel_file(distribution, ending):
+    """The real path of the installed ``distribution``'s file whose path ends
+    with ``ending``, or None (not installed, or no such file)."""
     from importlib import metadata
 
     try:
-        files = metadata.distribution("onednn-cpu-gomp").files or []
+        files = metadata.distribution(distribution).files or []
     except metadata.PackageNotFoundError:
         return None
     for file in files:
-        if file.name == "libdnnl.so.3":
+        if str(file).replace("\\", "/").endswith(ending):
             path = str(file.locate())
             if os.path.exists(path):
                 return os.path.realpath(path)
     return None
+
+
+def wheel_library():
+    """The path of ``libdnnl.so.3`` from the ``onednn-cpu-gomp`` wheel, or None."""
+    return wheel_file("onednn-cpu-gomp", "/libdnnl.so.3")
 
 
 def candidates():

@@ -9,10 +9,10 @@ holds a bounded number of plans, so a program that meets ever new shapes
 (a sweep over image sizes, a served model fed odd inputs) does not grow
 without end.
 
-Layouts, for a 4-d (N, C, H, W) array:
+Layouts, for a 4-d (N, C, H, W) array (:func:`layout_of`):
 
 * *plain*: C order, N C H W;
-* *NHWC* (channels last): memory ordered N H W C, what oneDNN's fast
+* *channels-last* (NHWC): memory ordered N H W C, what oneDNN's fast
   kernels read and write without any copy, and what the fast route returns;
 * *channel-major*: memory ordered C N H W, what the NumPy route returns.
 """
@@ -37,14 +37,9 @@ def scratch(role, nbytes):
     return buffer
 
 
-def fresh(nbytes, dtype=np.float32):
-    """A new buffer of at least ``nbytes``."""
-    itemsize = np.dtype(dtype).itemsize
-    return np.empty((nbytes + itemsize - 1) // itemsize, dtype)
-
-
-def address(array):
-    return array.__array_interface__["data"][0]
+def fresh(nbytes):
+    """A new float32 buffer of at least ``nbytes``."""
+    return np.empty((nbytes + 3) // 4, np.float32)
 
 
 # --------------------------------------------------------------------------- layouts
@@ -59,14 +54,17 @@ def nhwc_strides(shape):
     return (h * w * c, 1, w * c, c)
 
 
-def channel_major(array):
-    """True for a 4-d array whose memory is ordered (C, N, H, W)."""
-    return array.ndim == 4 and array.transpose(1, 0, 2, 3).flags.c_contiguous
-
-
-def nhwc(array):
-    """True for a 4-d (N, C, H, W) array whose memory is ordered (N, H, W, C)."""
-    return array.ndim == 4 and array.transpose(0, 2, 3, 1).flags.c_contiguous
+def layout_of(array):
+    """The memory order of an (N, C, *S) array among those the plans read as
+    they lie: "channels-last" ((N, *S, C): NHWC for images), "plain" (C
+    order) or "channel-major" ((C, N, *S)); None for any other."""
+    if array.ndim > 2 and array.transpose(0, *range(2, array.ndim), 1).flags.c_contiguous:
+        return "channels-last"
+    if array.flags.c_contiguous:
+        return "plain"
+    if array.ndim >= 2 and array.swapaxes(0, 1).flags.c_contiguous:
+        return "channel-major"
+    return None
 
 
 def empty_nhwc(shape):

@@ -25,17 +25,6 @@ from . import dnnl
 from .engine import Plan, in_layout_of, lock
 
 
-def layout_of(x):
-    """The name of ``x``'s layout among those above, or None."""
-    if x.ndim > 2 and x.transpose(0, *range(2, x.ndim), 1).flags.c_contiguous:
-        return "channels-last"
-    if x.flags.c_contiguous:
-        return "plain"
-    if x.swapaxes(0, 1).flags.c_contiguous:
-        return "channel-major"
-    return None
-
-
 def _strides(shape, layout):
     """(dims, strides) of the 3-d view oneDNN is given for an input of ``shape``."""
     n, c = shape[:2]

@@ -14,24 +14,13 @@ route. Padded values never win.
 import numpy as np
 
 from . import dnnl
-from .engine import (Plan, c_strides, channel_major, empty_nhwc, in_layout_of, lock, nhwc,
-                     nhwc_strides)
-
-
-def layout_of(x):
-    """"NHWC", "plain" (C order), "channel-major", or None for any other."""
-    if nhwc(x):
-        return "NHWC"
-    if x.flags.c_contiguous:
-        return "plain"
-    if channel_major(x):
-        return "channel-major"
-    return None
+from .engine import Plan, c_strides, empty_nhwc, in_layout_of, lock, nhwc_strides
 
 
 def _described(shape, layout):
-    """(dims, strides) oneDNN is given for an (N, C, H, W) array of ``shape``."""
-    if layout == "NHWC":
+    """(dims, strides) oneDNN is given for an (N, C, H, W) array of ``shape``
+    laid out as ``layout`` (``engine.layout_of``)."""
+    if layout == "channels-last":
         return shape, nhwc_strides(shape)
     if layout == "channel-major":
         shape = (shape[1], shape[0]) + tuple(shape[2:])
@@ -40,7 +29,7 @@ def _described(shape, layout):
 
 def _empty(shape, layout):
     """A new float32 array of ``shape`` (N, C, H, W) laid out as ``layout``."""
-    if layout == "NHWC":
+    if layout == "channels-last":
         return empty_nhwc(shape)
     if layout == "channel-major":
         return np.empty((shape[1], shape[0]) + tuple(shape[2:]), np.float32).swapaxes(0, 1)
